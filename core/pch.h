@@ -1,0 +1,3 @@
+// Precompiled header: LibTorch is large; every target reuses this one compiled copy.
+#pragma once
+#include <torch/torch.h>

@@ -1,0 +1,21 @@
+// Base of the variance-preserving processes (alpha^2 + sigma^2 = 1): a subclass gives log alpha,
+// its derivative f and its inverse; sigma, lambda and the rest follow here.
+#pragma once
+
+#include "core/process.h"
+
+namespace diffuse {
+
+class VpProcess : public ForwardProcess {
+ public:
+  bool variance_preserving() const override { return true; }
+  double prior_std() const override { return 1.0; }
+  torch::Tensor sigma(const torch::Tensor& t) const override;
+  torch::Tensor dsigma_dt(const torch::Tensor& t) const override;
+  torch::Tensor lambda(const torch::Tensor& t) const override;
+  torch::Tensor t_of_lambda(const torch::Tensor& lambda) const override;
+  virtual torch::Tensor t_of_log_alpha(const torch::Tensor& log_alpha) const = 0;
+  using ForwardProcess::ForwardProcess;
+};
+
+}  // namespace diffuse
