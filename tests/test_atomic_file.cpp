@@ -1,0 +1,148 @@
+// write_file_atomically: content lands whole or not at all, temporaries never stay behind.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+
+namespace diffuse {
+namespace {
+
+namespace fs = std::filesystem;
+
+class AtomicFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("diffuse-atomic-" + std::to_string(::getpid()) + "-" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  static std::string read(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+  }
+
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      names.push_back(entry.path().filename().string());
+    }
+    return names;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(AtomicFileTest, WritesContentThroughTheStream) {
+  const std::string file = path("out.txt");
+  write_file_atomically(file, [](std::ostream& out) { out << "hello " << 42; });
+  EXPECT_EQ(read(file), "hello 42");
+  EXPECT_EQ(entries(), std::vector<std::string>{"out.txt"});
+}
+
+TEST_F(AtomicFileTest, BytesOverloadKeepsBinaryContent) {
+  const std::string bytes("a\0b\xff\n\r", 6);
+  const std::string file = path("bin.dat");
+  write_file_atomically(file, bytes);
+  EXPECT_EQ(read(file), bytes);
+}
+
+TEST_F(AtomicFileTest, ReplacesAnExistingFile) {
+  const std::string file = path("out.txt");
+  write_file_atomically(file, std::string("a much longer first version"));
+  write_file_atomically(file, std::string("short"));
+  EXPECT_EQ(read(file), "short");
+  EXPECT_EQ(entries().size(), 1u);
+}
+
+TEST_F(AtomicFileTest, WriterThrowingLeavesOldFileAndNoTemporary) {
+  const std::string file = path("keep.txt");
+  write_file_atomically(file, std::string("old content"));
+  EXPECT_THROW(write_file_atomically(file,
+                                     [](std::ostream& out) {
+                                       out << "half of the new";
+                                       throw std::logic_error("writer failed");
+                                     }),
+               std::logic_error);
+  EXPECT_EQ(read(file), "old content");
+  EXPECT_EQ(entries(), std::vector<std::string>{"keep.txt"});
+}
+
+TEST_F(AtomicFileTest, WriterThrowingOnNewFileLeavesNothing) {
+  EXPECT_THROW(
+      write_file_atomically(path("new.txt"), [](std::ostream&) { throw InputError("bad input"); }),
+      InputError);
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(AtomicFileTest, FailedStreamIsARuntimeFailure) {
+  const std::string file = path("keep.txt");
+  write_file_atomically(file, std::string("old"));
+  EXPECT_THROW(write_file_atomically(file,
+                                     [](std::ostream& out) {
+                                       out << "partial";
+                                       out.setstate(std::ios::badbit);  // as a full disk would
+                                     }),
+               RuntimeFailure);
+  EXPECT_EQ(read(file), "old");
+  EXPECT_EQ(entries(), std::vector<std::string>{"keep.txt"});
+}
+
+TEST_F(AtomicFileTest, MissingDirectoryIsAnInputErrorNamingIt) {
+  const std::string file = path("no/such/dir/out.txt");
+  try {
+    write_file_atomically(file, std::string("x"));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no/such/dir"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(AtomicFileTest, TargetThatIsADirectoryIsAnInputError) {
+  fs::create_directory(dir_ / "sub");
+  EXPECT_THROW(write_file_atomically(path("sub"), std::string("x")), InputError);
+  EXPECT_TRUE(fs::is_directory(dir_ / "sub"));
+}
+
+TEST_F(AtomicFileTest, UnwritableDirectoryIsAnInputError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root can write into read-only directories";
+  fs::create_directory(dir_ / "ro");
+  fs::permissions(dir_ / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+  EXPECT_THROW(write_file_atomically(path("ro/out.txt"), std::string("x")), InputError);
+  fs::permissions(dir_ / "ro", fs::perms::owner_all);
+}
+
+TEST_F(AtomicFileTest, EnsureParentDirectoryCreatesNestedFolders) {
+  const std::string file = path("a/b/c/out.txt");
+  ensure_parent_directory(file);
+  EXPECT_TRUE(fs::is_directory(dir_ / "a/b/c"));
+  write_file_atomically(file, std::string("deep"));
+  EXPECT_EQ(read(file), "deep");
+  ensure_parent_directory(file);             // already there: no error
+  ensure_parent_directory("bare-name.txt");  // no parent part: nothing to do
+}
+
+TEST_F(AtomicFileTest, EnsureParentDirectoryUnderAFileIsAnInputError) {
+  write_file_atomically(path("plain"), std::string("x"));
+  EXPECT_THROW(ensure_parent_directory(path("plain/sub/out.txt")), InputError);
+}
+
+}  // namespace
+}  // namespace diffuse
