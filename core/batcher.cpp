@@ -1,0 +1,68 @@
+#include "core/batcher.h"
+
+#include "core/errors.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+namespace diffuse {
+
+Batcher::Batcher(torch::Tensor data, torch::Tensor labels, BatcherOptions options)
+    : options_(options),
+      generator_(torch::make_generator<at::CPUGeneratorImpl>(options.seed)) {
+  require(data.defined() && data.dim() >= 1, "Batcher: no data given");
+  require(options_.batch_size >= 1,
+          "Batcher: batch_size must be >= 1, got " + std::to_string(options_.batch_size));
+  require(!labels.defined() || (labels.dim() == 1 && labels.size(0) == data.size(0)),
+          "Batcher: " + std::to_string(data.size(0)) + " rows of data but labels of another size");
+  require(data.size(0) >= (options_.drop_last ? options_.batch_size : 1),
+          "Batcher: " + std::to_string(data.size(0)) + " rows cannot fill one batch of " +
+              std::to_string(options_.batch_size));
+  // The one copy: the whole set to the training device.
+  data_ = data.to(options_.device);
+  if (labels.defined()) labels_ = labels.to(options_.device);
+}
+
+std::int64_t Batcher::batches_per_epoch() const {
+  const auto n = size(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+void Batcher::start_epoch() {
+  // Drawn on the CPU so the stream is the same on every device; n indices cross, not the data.
+  order_ = torch::randperm(size(), generator_, torch::kInt64).to(options_.device);
+  position_ = 0;
+  ++epoch_;
+}
+
+Batch Batcher::next() {
+  const auto b = options_.batch_size;
+  const bool exhausted = options_.drop_last ? position_ + b > size() : position_ >= size();
+  if (!order_.defined() || exhausted) start_epoch();
+  const auto index = order_.slice(0, position_, std::min(position_ + b, size()));
+  position_ += index.size(0);
+  ++drawn_;
+  Batch batch;
+  batch.x = data_.index_select(0, index);
+  if (labels_.defined()) batch.labels = labels_.index_select(0, index);
+  return batch;
+}
+
+void Batcher::seek(std::int64_t batches) {
+  require(batches >= 0, "Batcher::seek: batches must be >= 0");
+  generator_ = torch::make_generator<at::CPUGeneratorImpl>(options_.seed);
+  order_ = torch::Tensor();
+  epoch_ = 0;
+  drawn_ = 0;
+  position_ = 0;
+  if (batches == 0) return;
+  const auto per_epoch = batches_per_epoch();
+  // Epochs fully consumed: draw (and drop) their permutations to advance the generator.
+  const auto full = (batches - 1) / per_epoch;
+  for (std::int64_t e = 0; e < full; ++e) start_epoch();
+  start_epoch();
+  position_ = (batches - full * per_epoch) * options_.batch_size;
+  position_ = std::min(position_, size());
+  drawn_ = batches;
+}
+
+}  // namespace diffuse
