@@ -15,15 +15,15 @@ Check<std::string> one_of(std::vector<std::string> choices) {
 }
 
 template <>
-std::string type_name<int>() { return "an integer"; }
+std::string scalar_type_name<int>() { return "an integer"; }
 template <>
-std::string type_name<std::int64_t>() { return "an integer"; }
+std::string scalar_type_name<std::int64_t>() { return "an integer"; }
 template <>
-std::string type_name<double>() { return "a number"; }
+std::string scalar_type_name<double>() { return "a number"; }
 template <>
-std::string type_name<bool>() { return "true or false"; }
+std::string scalar_type_name<bool>() { return "true or false"; }
 template <>
-std::string type_name<std::string>() { return "a string"; }
+std::string scalar_type_name<std::string>() { return "a string"; }
 
 std::string describe(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing (null)";

@@ -90,7 +90,19 @@ struct checked_type<std::optional<T>> {
 
 std::string describe(const YAML::Node& node);
 template <class T>
-std::string type_name();
+std::string scalar_type_name();  // int, int64, double, bool, string: defined in config.cpp
+
+// What a value of type T looks like in YAML, for error messages.
+template <class T>
+std::string type_name() {
+  if constexpr (is_section<T>::value) {
+    return "a mapping of keys";
+  } else if constexpr (is_vector<T>::value) {
+    return "a list of " + type_name<typename T::value_type>();
+  } else {
+    return scalar_type_name<T>();
+  }
+}
 
 class Loader {
  public:
@@ -173,13 +185,25 @@ class Dumper {
   void operator()(const char* key, const T& field, const C& = nullptr) {
     if constexpr (is_optional<T>::value) {
       if (field.has_value()) (*this)(key, *field);
-    } else if constexpr (is_section<T>::value) {
+    } else {
+      node_[key] = value_node(field);
+    }
+  }
+
+  // The YAML form of one value: a mapping for a section, a sequence for a vector.
+  template <class T>
+  static YAML::Node value_node(const T& value) {
+    if constexpr (is_section<T>::value) {
       YAML::Node child(YAML::NodeType::Map);
       Dumper sub(child);
-      const_cast<T&>(field).visit(sub);
-      node_[key] = child;
+      const_cast<T&>(value).visit(sub);
+      return child;
+    } else if constexpr (is_vector<T>::value) {
+      YAML::Node list(YAML::NodeType::Sequence);
+      for (const auto& item : value) list.push_back(value_node(item));
+      return list;
     } else {
-      node_[key] = field;
+      return YAML::Node(value);
     }
   }
 

@@ -31,6 +31,8 @@ class ForwardProcess {
   double t_max() const { return t_max_; }
   // True when alpha^2 + sigma^2 = 1 for every t (the VP family).
   virtual bool variance_preserving() const { return false; }
+  // N for the discrete schedules (ddpm, ddpm-theory), whose knots sit at t = i/N, i = 1..N.
+  virtual std::optional<int> num_discrete_steps() const { return std::nullopt; }
 
   virtual torch::Tensor log_alpha(const torch::Tensor& t) const = 0;
   virtual torch::Tensor sigma(const torch::Tensor& t) const = 0;

@@ -18,6 +18,7 @@ class DiscreteVp final : public VpProcess {
     log_alpha_knots_ = torch::tensor(alpha_bar, torch::kFloat64).log() * 0.5;
   }
   std::string name() const override { return name_; }
+  std::optional<int> num_discrete_steps() const override { return static_cast<int>(n_); }
 
   torch::Tensor log_alpha(const torch::Tensor& t) const override {
     const auto [k, frac] = segment(t);

@@ -24,8 +24,9 @@ torch::Tensor VpProcess::lambda(const torch::Tensor& t) const {
 }
 
 torch::Tensor VpProcess::t_of_lambda(const torch::Tensor& l) const {
-  // alpha^2 = sigmoid(2 lambda)  =>  log alpha = -log(1 + exp(-2 lambda)) / 2.
-  return t_of_log_alpha(-0.5 * torch::logaddexp(torch::zeros_like(l), -2.0 * l));
+  // alpha^2 = sigmoid(2 lambda)  =>  log alpha = log sigmoid(2 lambda) / 2. (Not logaddexp:
+  // LibTorch 1.13 computes it as log(1 + exp(.)), which loses log alpha near alpha = 1.)
+  return t_of_log_alpha(0.5 * torch::log_sigmoid(2.0 * l));
 }
 
 namespace {
@@ -51,25 +52,31 @@ class VpLinear final : public VpProcess {
   double b0_, b1_;
 };
 
-// Nichol & Dhariwal's cosine schedule: alpha(t) = cos((t+s)/(1+s) pi/2) / cos(s/(1+s) pi/2).
+// Nichol & Dhariwal's cosine schedule: alpha(t) = cos(a0 + d) / cos(a0) with a0 = s/(1+s) pi/2,
+// d = t/(1+s) pi/2. Written in d so that float32 keeps log alpha where alpha is close to 1:
+// cos(a0 + d) / cos(a0) = 1 - 2 sin^2(d/2) - tan(a0) sin d.
 class VpCosine final : public VpProcess {
  public:
   VpCosine(double s, double t_min, double t_max)
-      : VpProcess(t_min, t_max), s_(s), log_alpha_0_(std::log(std::cos(s / (1 + s) * M_PI_2))) {}
+      : VpProcess(t_min, t_max), s_(s), tan_a0_(std::tan(s / (1 + s) * M_PI_2)) {}
   std::string name() const override { return "vp-cosine"; }
   torch::Tensor log_alpha(const torch::Tensor& t) const override {
-    return torch::log(torch::cos(angle(t))) - log_alpha_0_;
+    const auto d = t * (M_PI_2 / (1 + s_));
+    return torch::log1p(-2.0 * (0.5 * d).sin().square() - tan_a0_ * d.sin());
   }
   torch::Tensor f(const torch::Tensor& t) const override {
-    return -M_PI_2 / (1 + s_) * torch::tan(angle(t));
+    return -M_PI_2 / (1 + s_) * torch::tan((t + s_) * (M_PI_2 / (1 + s_)));
   }
   torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override {
-    return torch::acos((la + log_alpha_0_).exp()) * (2.0 * (1 + s_) / M_PI) - s_;
+    // With u = tan(d/2): (1 + alpha) u^2 + 2 tan(a0) u - (1 - alpha) = 0; its positive root in
+    // cancellation-free form is u = (1 - alpha) / (tan(a0) + sqrt(tan(a0)^2 + 1 - alpha^2)).
+    const auto one_minus_alpha = -torch::expm1(la), one_minus_alpha2 = -torch::expm1(2.0 * la);
+    const auto u = one_minus_alpha / (tan_a0_ + (tan_a0_ * tan_a0_ + one_minus_alpha2).sqrt());
+    return torch::atan(u) * (4.0 * (1 + s_) / M_PI);
   }
 
  private:
-  torch::Tensor angle(const torch::Tensor& t) const { return (t + s_) / (1 + s_) * M_PI_2; }
-  double s_, log_alpha_0_;
+  double s_, tan_a0_;
 };
 
 // The constant-rate Ornstein-Uhlenbeck process of the sampling-complexity theory: alpha = e^-t.

@@ -1,0 +1,70 @@
+#include "apps/cli.h"
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "core/runtime.h"
+
+#include <filesystem>
+#include <iostream>
+
+namespace diffuse::cli {
+
+void add_common_options(cxxopts::Options& options) {
+  options.add_options("Run")
+      ("c,config", "YAML run config (see configs/)", cxxopts::value<std::string>())
+      ("set", "override a config key, e.g. --set sampler.steps=50 (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("print-config", "print the resolved config as YAML and exit")
+      ("device", "auto | cpu | cuda | cuda:N (config key: device)", cxxopts::value<std::string>())
+      ("dtype", "float32 | float64 (config key: dtype)", cxxopts::value<std::string>())
+      ("seed", "random seed; equal seeds give identical results on CPU (config key: seed)",
+       cxxopts::value<std::string>())
+      ("threads", "LibTorch CPU threads (config key: threads; default 1, fastest on 2 cores)",
+       cxxopts::value<std::string>())
+      ("h,help", "show this help");
+}
+
+cxxopts::ParseResult parse(cxxopts::Options& options, int argc, char** argv) {
+  try {
+    return options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw InputError(std::string(e.what()) + " (see " + options.program() + " --help)");
+  }
+}
+
+RunConfig load_run_config(const cxxopts::ParseResult& args, const std::vector<FlagBinding>& flags) {
+  YAML::Node root(YAML::NodeType::Map);
+  if (args.count("config")) root = config::read_file(args["config"].as<std::string>());
+  if (args.count("set"))
+    for (const auto& assignment : args["set"].as<std::vector<std::string>>())
+      config::apply_override(root, assignment);
+  std::vector<FlagBinding> all = {
+      {"device", "device"}, {"dtype", "dtype"}, {"seed", "seed"}, {"threads", "threads"}};
+  all.insert(all.end(), flags.begin(), flags.end());
+  for (const auto& [flag, key] : all)
+    if (args.count(flag)) config::apply_override(root, key + "=" + args[flag].as<std::string>());
+  return config::load<RunConfig>(root);
+}
+
+RunContext set_up_run(const RunConfig& config) {
+  set_threads(config.threads);
+  const std::string warning = reference_blas_warning();
+  if (!warning.empty()) std::cerr << warning << "\n";
+  RunContext context;
+  context.device = parse_device(config.device);
+  context.dtype = parse_dtype(config.dtype);
+  torch::manual_seed(static_cast<std::uint64_t>(config.seed));
+  return context;
+}
+
+void save_config(const RunConfig& config, const std::string& path) {
+  ensure_parent_directory(path);
+  write_file_atomically(path, "# resolved diffuse config\n" + config::to_yaml(config));
+}
+
+std::string sibling_path(const std::string& path, const std::string& suffix) {
+  std::filesystem::path p(path);
+  return (p.parent_path() / p.stem()).string() + suffix;
+}
+
+}  // namespace diffuse::cli

@@ -1,0 +1,16 @@
+// The `diffuse` subcommands. Each takes argv with argv[0] = "diffuse <name>", returns an exit
+// code, and throws InputError (exit 2) or RuntimeFailure (exit 1); main() maps errors to codes.
+#pragma once
+
+namespace diffuse::cli {
+
+int run_sample(int argc, char** argv);
+int run_eval(int argc, char** argv);
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);  // nullptr: not yet available (exit 2)
+};
+
+}  // namespace diffuse::cli

@@ -1,0 +1,61 @@
+// The resolved configuration of one run: every section a command reads, with defaults in one
+// place. Loaded from YAML (--config), then `--set key.path=value`, then the command's own flags;
+// printed by --print-config and saved beside every output.
+#pragma once
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "core/mixture_config.h"
+#include "core/process.h"
+#include "models/model_factory.h"
+#include "samplers/sampler.h"
+
+#include <cstdint>
+#include <string>
+
+namespace diffuse {
+
+// `sample:` how many samples, in which batches, from which initial noise, written where.
+struct SampleRunConfig {
+  std::int64_t num_samples = 4096;
+  std::int64_t batch_size = 4096;
+  std::string noise;                     // optional .npy of x_T, [num_samples, dims...]
+  std::string out = "runs/samples.npy";  // the picture and the config are written beside it
+
+  template <class V>
+  void visit(V& v) {
+    v("num_samples", num_samples, config::at_least<std::int64_t>(1));
+    v("batch_size", batch_size, config::at_least<std::int64_t>(1));
+    v("noise", noise);
+    v("out", out);
+  }
+};
+
+struct RunConfig {
+  std::int64_t seed = 0;
+  std::string device = "auto";   // auto | cpu | cuda | cuda:N
+  std::string dtype = "float32";  // float32 | float64
+  int threads = 1;                // LibTorch intra-op threads (see README: 1 is fastest here)
+  ProcessConfig process;
+  DataConfig data;
+  ModelConfig model;
+  SamplerConfig sampler;
+  SampleRunConfig sample;
+  MetricsConfig metrics;
+
+  template <class V>
+  void visit(V& v) {
+    v("seed", seed, config::at_least<std::int64_t>(0));
+    v("device", device);
+    v("dtype", dtype, config::one_of({"float32", "float64"}));
+    v("threads", threads, config::at_least(1));
+    v("process", process);
+    v("data", data);
+    v("model", model);
+    v("sampler", sampler);
+    v("sample", sample);
+    v("metrics", metrics);
+  }
+};
+
+}  // namespace diffuse

@@ -1,0 +1,48 @@
+// The Denoiser view (DESIGN.md "One prediction, many views"): wraps a ScoreModel and a forward
+// process and answers, at (x, t), whichever prediction a sampler's formula uses. It also counts
+// score evaluations, so a sampler's reported NFE can be checked against what it spent.
+//
+//   Denoiser denoiser(model, process);
+//   auto [x0, eps] = denoiser.predict(x, t);      // t: a double, or a [B] tensor
+//   torch::Tensor s = denoiser.score(x, t);
+#pragma once
+
+#include "core/parameterization.h"
+#include "core/process.h"
+#include "models/score_model.h"
+
+#include <cstdint>
+
+namespace diffuse {
+
+class Denoiser {
+ public:
+  Denoiser(ScoreModelPtr model, ProcessPtr process);
+
+  // One model evaluation at a time shared by the whole batch, or one time per sample.
+  CleanAndNoise predict(const torch::Tensor& x, double t) const;
+  CleanAndNoise predict(const torch::Tensor& x, const torch::Tensor& t) const;
+
+  torch::Tensor x0(const torch::Tensor& x, double t) const { return predict(x, t).x0; }
+  torch::Tensor eps(const torch::Tensor& x, double t) const { return predict(x, t).eps; }
+  torch::Tensor score(const torch::Tensor& x, double t) const;
+
+  const ForwardProcess& process() const { return *process_; }
+  const ProcessPtr& process_ptr() const { return process_; }
+  const ScoreModelPtr& model() const { return model_; }
+
+  // Model evaluations since construction or the last reset (a host counter: no sync).
+  std::int64_t evaluations() const { return evaluations_; }
+  void reset_evaluations() { evaluations_ = 0; }
+
+ private:
+  ScoreModelPtr model_;
+  ProcessPtr process_;
+  mutable std::int64_t evaluations_ = 0;
+};
+
+// The process coefficients at per-sample times t [B], shaped [B, 1, ...] to broadcast against x.
+ProcessCoefficients coefficients_at(const ForwardProcess& process, const torch::Tensor& t,
+                                    const torch::Tensor& like);
+
+}  // namespace diffuse

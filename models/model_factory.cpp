@@ -1,0 +1,25 @@
+#include "models/model_factory.h"
+
+#include "core/errors.h"
+#include "models/analytic.h"
+
+namespace diffuse {
+
+const std::vector<std::string>& model_kinds() {
+  static const std::vector<std::string> kinds = {"analytic"};
+  return kinds;
+}
+
+ScoreModelPtr make_model(const ModelConfig& config, const ProcessPtr& process,
+                         const DataConfig& data, const torch::TensorOptions& options) {
+  if (config.kind == "analytic") {
+    auto mixture = make_mixture(data);
+    if (!mixture)
+      throw InputError("model.kind = analytic needs data with an exact score (a Gaussian "
+                       "mixture); data.kind = " + data.kind + " has none");
+    return std::make_shared<AnalyticMixtureScore>(mixture->to(options), process);
+  }
+  throw InputError("model.kind = '" + config.kind + "' is not known");
+}
+
+}  // namespace diffuse

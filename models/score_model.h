@@ -1,0 +1,35 @@
+// The one interface every score network and the analytic mixture oracle implement
+// (DESIGN.md "Interfaces"). A model maps (x, t) to its declared parameterization; it never
+// knows which sampler calls it. Wrap it in a Denoiser (models/denoiser.h) to get the other views.
+//
+//   std::shared_ptr<ScoreModel> model = make_model(config.model, process, data);
+//   torch::Tensor eps_hat = model->forward(x, t);   // x: [B, dims...], t: [B]
+#pragma once
+
+#include "core/parameterization.h"
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+namespace diffuse {
+
+class ScoreModel {
+ public:
+  virtual ~ScoreModel() = default;
+
+  // What forward() returns: eps, x0, v, velocity or score.
+  virtual Parameterization parameterization() const = 0;
+
+  // x: [B, dims...] on the model's device and dtype; t: [B] in the process's time units.
+  // Returns a tensor shaped like x.
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) = 0;
+
+  // One line for logs: kind and size.
+  virtual std::string describe() const = 0;
+};
+
+using ScoreModelPtr = std::shared_ptr<ScoreModel>;
+
+}  // namespace diffuse

@@ -1,0 +1,55 @@
+#include "samplers/generate.h"
+
+#include "core/errors.h"
+#include "samplers/registry.h"
+
+#include <chrono>
+
+namespace diffuse {
+
+namespace {
+std::string shape_text(at::IntArrayRef shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+}  // namespace
+
+GenerateResult generate(const SamplerConfig& config, const Denoiser& denoiser,
+                        const std::vector<std::int64_t>& sample_shape,
+                        const torch::TensorOptions& options, const GenerateRequest& request) {
+  require(request.num_samples >= 1 && request.batch_size >= 1,
+          "generate: num_samples and batch_size must be >= 1");
+  std::vector<std::int64_t> full_shape = {request.num_samples};
+  full_shape.insert(full_shape.end(), sample_shape.begin(), sample_shape.end());
+  if (request.initial_noise.defined())
+    require(request.initial_noise.sizes().vec() == full_shape,
+            "initial noise has shape " + shape_text(request.initial_noise.sizes()) +
+                "; expected " + shape_text(full_shape) + " (num_samples x sample shape)");
+
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<torch::Tensor> batches;
+  std::int64_t nfe = 0;
+  for (std::int64_t first = 0; first < request.num_samples; first += request.batch_size) {
+    const std::int64_t n = std::min(request.batch_size, request.num_samples - first);
+    std::vector<std::int64_t> shape = full_shape;
+    shape[0] = n;
+    NoiseSource noise(request.seed, first);
+    // Draw 0 of the noise source is x_T, so stochastic samplers' draws stay aligned either way.
+    torch::Tensor x_T = noise.next(shape, options) * denoiser.process().prior_std();
+    if (request.initial_noise.defined())
+      x_T = request.initial_noise.narrow(0, first, n).to(options);
+    const auto before = denoiser.evaluations();
+    batches.push_back(run_sampler(config, denoiser, x_T, noise).to(torch::kCPU));
+    nfe = denoiser.evaluations() - before;
+    if (request.on_batch) request.on_batch(first + n);
+  }
+  GenerateResult result;
+  result.samples = batches.size() == 1 ? batches[0] : torch::cat(batches);
+  result.nfe = nfe;
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace diffuse

@@ -1,0 +1,34 @@
+#include "samplers/ode.h"
+
+namespace diffuse {
+
+torch::Tensor ode_velocity(const Denoiser& denoiser, const torch::Tensor& x, double t) {
+  const auto [x0, eps] = denoiser.predict(x, t);
+  const auto& process = denoiser.process();
+  return process.dalpha_dt(t) * x0 + process.dsigma_dt(t) * eps;
+}
+
+torch::Tensor sample_ode_euler(const Denoiser& denoiser, torch::Tensor x,
+                               const std::vector<double>& times, NoiseSource&,
+                               const SamplerConfig&) {
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    const double t = times[i], t_next = times[i + 1];
+    x = x + (t_next - t) * ode_velocity(denoiser, x, t);
+  }
+  return x;
+}
+
+torch::Tensor sample_ode_heun(const Denoiser& denoiser, torch::Tensor x,
+                              const std::vector<double>& times, NoiseSource&,
+                              const SamplerConfig&) {
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    const double t = times[i], t_next = times[i + 1], h = t_next - t;
+    const auto d = ode_velocity(denoiser, x, t);                // Euler slope at t_i
+    const auto x_euler = x + h * d;                             // predictor
+    const auto d_next = ode_velocity(denoiser, x_euler, t_next);  // slope at the prediction
+    x = x + (0.5 * h) * (d + d_next);                           // trapezoidal corrector
+  }
+  return x;
+}
+
+}  // namespace diffuse

@@ -1,0 +1,97 @@
+#include "samplers/registry.h"
+
+#include "core/errors.h"
+#include "samplers/ode.h"
+
+#include <algorithm>
+
+namespace diffuse {
+
+namespace {
+std::function<std::int64_t(int)> evaluations_per_step(int per_step) {
+  return [per_step](int steps) { return static_cast<std::int64_t>(per_step) * steps; };
+}
+}  // namespace
+
+const std::vector<SamplerInfo>& sampler_registry() {
+  static const std::vector<SamplerInfo> rows = {
+      {"euler", "probability-flow ODE, Euler's method (Song et al. 2021)", 1, false,
+       evaluations_per_step(1), {}, sample_ode_euler},
+      {"heun", "probability-flow ODE, Heun's method (Karras et al. 2022, Algorithm 1)", 2, false,
+       evaluations_per_step(2), {}, sample_ode_heun},
+  };
+  return rows;
+}
+
+const std::vector<std::string>& sampler_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& row : sampler_registry()) out.push_back(row.name);
+    return out;
+  }();
+  return names;
+}
+
+bool SamplerInfo::supports(const ForwardProcess& process) const {
+  return processes.empty() ||
+         std::find(processes.begin(), processes.end(), process.name()) != processes.end();
+}
+
+std::string SamplerInfo::supported_processes() const {
+  if (processes.empty()) return "all";
+  std::string list;
+  for (const auto& p : processes) list += (list.empty() ? "" : ",") + p;
+  return list;
+}
+
+const SamplerInfo& find_sampler(const std::string& name) {
+  for (const auto& row : sampler_registry())
+    if (row.name == name) return row;
+  std::string list;
+  for (const auto& n : sampler_names()) list += (list.empty() ? "" : ", ") + n;
+  throw InputError("unknown sampler '" + name + "'; known samplers: " + list);
+}
+
+std::vector<double> sampler_grid(const SamplerConfig& config, const ForwardProcess& process) {
+  if (!config.times.empty()) {
+    const auto& t = config.times;
+    require(t.size() >= 2, "sampler.times: expected at least two times (start and end)");
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      require(t[i] >= process.t_min() && t[i] <= process.t_max(),
+              "sampler.times[" + std::to_string(i) + "] = " + std::to_string(t[i]) +
+                  ": expected a time in [" + std::to_string(process.t_min()) + ", " +
+                  std::to_string(process.t_max()) + "] of process " + process.name());
+      require(i == 0 || t[i] < t[i - 1], "sampler.times: expected strictly decreasing times, got " +
+                                             std::to_string(t[i - 1]) + " then " +
+                                             std::to_string(t[i]));
+    }
+    return t;
+  }
+  TimeGridConfig grid;
+  grid.kind = config.grid;
+  grid.steps = config.steps;
+  grid.rho = config.rho;
+  grid.spacing = config.spacing;
+  grid.t_end = config.t_end;
+  return make_time_grid(process, grid);
+}
+
+std::int64_t sampler_nfe(const SamplerConfig& config, const ForwardProcess& process) {
+  const auto steps = static_cast<int>(sampler_grid(config, process).size()) - 1;
+  return find_sampler(config.name).nfe(steps) + (config.final_denoise ? 1 : 0);
+}
+
+torch::Tensor run_sampler(const SamplerConfig& config, const Denoiser& denoiser,
+                          const torch::Tensor& x_T, NoiseSource& noise) {
+  const auto& row = find_sampler(config.name);
+  const auto& process = denoiser.process();
+  if (!row.supports(process))
+    throw InputError("sampler '" + row.name + "' does not support process '" + process.name() +
+                     "' (it supports: " + row.supported_processes() + ")");
+  const auto times = sampler_grid(config, process);
+  auto x = row.sample(denoiser, x_T, times, noise, config);
+  if (config.final_denoise) x = denoiser.x0(x, times.back());
+  return x;
+}
+
+}  // namespace diffuse

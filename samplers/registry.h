@@ -1,0 +1,31 @@
+// The sampler registry: one row per sampler name (STYLE lesson 5). --list-samplers, config
+// validation and the contract test suite all read this table.
+//
+//   for (const SamplerInfo& row : sampler_registry()) std::cout << row.name << "\n";
+//   torch::Tensor x0 = run_sampler(config, denoiser, x_T, noise);
+#pragma once
+
+#include "samplers/sampler.h"
+
+#include <vector>
+
+namespace diffuse {
+
+const std::vector<SamplerInfo>& sampler_registry();
+
+// The row for a name; InputError listing the known names otherwise.
+const SamplerInfo& find_sampler(const std::string& name);
+
+// The descending time grid a run uses: the config's `times` when given (checked: descending,
+// inside the process's range), else the named grid with config.steps intervals.
+std::vector<double> sampler_grid(const SamplerConfig& config, const ForwardProcess& process);
+
+// Model evaluations a run of this config spends (the row's nfe plus a final denoising step).
+std::int64_t sampler_nfe(const SamplerConfig& config, const ForwardProcess& process);
+
+// Checks the sampler supports the process, builds the grid and runs it; returns samples at t_end,
+// or the final denoised x0 with config.final_denoise.
+torch::Tensor run_sampler(const SamplerConfig& config, const Denoiser& denoiser,
+                          const torch::Tensor& x_T, NoiseSource& noise);
+
+}  // namespace diffuse

@@ -1,2 +1,0 @@
-#include <gtest/gtest.h>
-TEST(Placeholder, Runs) { EXPECT_EQ(1, 1); }
