@@ -111,7 +111,9 @@ ProcessPtr make_process(const ProcessConfig& c) {
       return make_ve_geometric(s0, s1, c.t_min.value_or(1e-5), c.t_max.value_or(1.0));
     }
     if (k == "edm") return make_edm(c.t_min.value_or(0.002), c.t_max.value_or(80.0));
-    if (k == "rf") return make_rf(c.t_min.value_or(1e-3), c.t_max.value_or(1.0));
+    // rf stops short of t = 1, where alpha = 0 and lambda = -inf (logSNR grids and DPM-Solver
+    // need a finite lambda); the prior N(0, sigma(t_max)^2 I) then ignores alpha(t_max) x0 = 1e-3 x0.
+    if (k == "rf") return make_rf(c.t_min.value_or(1e-3), c.t_max.value_or(1.0 - 1e-3));
     std::string list;
     for (const auto& name : process_kinds()) list += (list.empty() ? "" : ", ") + name;
     throw InputError("config: process.kind = '" + k + "': expected one of: " + list);

@@ -14,7 +14,9 @@ namespace {
 class DiscreteVp final : public VpProcess {
  public:
   DiscreteVp(std::string name, const std::vector<double>& alpha_bar, double t_min, double t_max)
-      : VpProcess(t_min, t_max), name_(std::move(name)), n_(static_cast<int64_t>(alpha_bar.size())) {
+      : VpProcess(t_min, t_max),
+        name_(std::move(name)),
+        n_(static_cast<int64_t>(alpha_bar.size())) {
     log_alpha_knots_ = torch::tensor(alpha_bar, torch::kFloat64).log() * 0.5;
   }
   std::string name() const override { return name_; }

@@ -19,7 +19,8 @@ ProcessPtr make_edm(double t_min, double t_max);
 ProcessPtr make_rf(double t_min, double t_max);
 
 // The alpha-bar sequence abar_1..abar_N of the convergence theory's schedule (Li, Wei, Chen,
-// Chi): 1 - alpha_1 = N^-c0, 1 - alpha_t = (c1 log N / N) min{(1 - alpha_1)(1 + c1 log N / N)^t, 1}.
+// Chi): 1 - alpha_1 = N^-c0,
+// 1 - alpha_t = (c1 log N / N) min{(1 - alpha_1)(1 + c1 log N / N)^t, 1}.
 std::vector<double> ddpm_theory_alpha_bar(int n, double c0, double c1);
 
 // Throws InputError unless low < t_min < t_max <= high (t_min = low allowed when inclusive).

@@ -38,7 +38,8 @@ TEST_P(ParameterizationOf, PredictThenSplitRecoversCleanAndNoise) {
                               process->dsigma_dt(t)};
   const auto x = c.alpha * x0 + c.sigma * eps;
   const auto ratio = c.sigma / c.alpha;
-  const auto tolerance = 1e-12 * torch::maximum(torch::maximum(ratio, 1.0 / ratio), torch::ones_like(t));
+  const auto tolerance =
+      1e-12 * torch::maximum(torch::maximum(ratio, 1.0 / ratio), torch::ones_like(t));
   const auto score = -eps / c.sigma;
 
   for (const auto p : kAll) {

@@ -150,9 +150,10 @@ TEST_P(ProcessKind, DerivativesMatchFiniteDifferences) {
 // sigma eps: the sample mean and variance at a middle time and at the end must match alpha x0
 // and sigma^2. Split in two: (1) statistics: the samples against the EM chain's own exact
 // moments m_{k+1} = (1 + f dt) m_k, v_{k+1} = (1 + f dt)^2 v_k + g^2 dt, within 5 standard
-// errors; (2) discretisation: those moments against alpha x0 and sigma^2 within 1% (EM is first
-// order; 1000 steps). Steps are even in lambda, so each step's |f dt| and relative change of
-// sigma^2 stay small even where sigma spans decades (ve, edm) or f blows up (vp-cosine near 1).
+// errors; (2) discretisation: those moments against alpha x0 and sigma^2 within 2% (EM is first
+// order; with 1000 steps the worst kind is at 0.85%). Steps are even in lambda, so every step's
+// |f dt| and relative change of sigma^2 stay small even where sigma spans decades (ve, edm) or
+// f blows up (vp-cosine near t = 1). rf stops at 0.99 of its range: f, g^2 ~ 1 / (1 - t).
 TEST_P(ProcessKind, ForwardSdeReproducesTheMarginals) {
   const auto& p = *process;
   const int steps = 1000;
@@ -169,9 +170,11 @@ TEST_P(ProcessKind, ForwardSdeReproducesTheMarginals) {
   double m = p.alpha(grid[0]) * x0, v = std::pow(p.sigma(grid[0]), 2);
   auto x = m + p.sigma(grid[0]) * torch::randn({n}, generator, options);
   int checked = 0;
+  double worst_z = 0, worst_discretisation = 0;
+  const auto fs = values_of(p.f(f64(grid))), g2s = values_of(p.g2(f64(grid)));
   for (int k = 0; k < steps; ++k) {
-    const double dt = grid[k + 1] - grid[k], f = p.f(grid[k]), g2 = p.g2(grid[k]);
-    x = x + (f * dt) * x + std::sqrt(g2 * dt) * torch::randn({n}, generator, options);
+    const double dt = grid[k + 1] - grid[k], f = fs[k], g2 = g2s[k];
+    x.mul_(1 + f * dt).add_(torch::randn({n}, generator, options), std::sqrt(g2 * dt));
     m *= 1 + f * dt;
     v = (1 + f * dt) * (1 + f * dt) * v + g2 * dt;
     if (k + 1 != steps / 2 && k + 1 != steps) continue;
@@ -179,12 +182,19 @@ TEST_P(ProcessKind, ForwardSdeReproducesTheMarginals) {
     EXPECT_NEAR(mean, m, 5 * std::sqrt(v / n)) << "sample mean at t = " << t;
     EXPECT_NEAR(var, v, 5 * v * std::sqrt(2.0 / (n - 1))) << "sample variance at t = " << t;
     const double mean_exact = p.alpha(t) * x0, var_exact = std::pow(p.sigma(t), 2);
-    EXPECT_NEAR(m, mean_exact, 0.01 * std::sqrt(var_exact + mean_exact * mean_exact))
+    EXPECT_NEAR(m, mean_exact, 0.02 * std::sqrt(var_exact + mean_exact * mean_exact))
         << "EM mean at t = " << t;
-    EXPECT_NEAR(v, var_exact, 0.01 * var_exact) << "EM variance at t = " << t;
+    EXPECT_NEAR(v, var_exact, 0.02 * var_exact) << "EM variance at t = " << t;
+    worst_z = std::max({worst_z, std::abs(mean - m) / std::sqrt(v / n),
+                        std::abs(var - v) / (v * std::sqrt(2.0 / (n - 1)))});
+    worst_discretisation =
+        std::max({worst_discretisation, std::abs(v / var_exact - 1),
+                  std::abs(m - mean_exact) / std::sqrt(var_exact + mean_exact * mean_exact)});
     ++checked;
   }
   EXPECT_EQ(checked, 2);
+  RecordProperty("max_standard_errors", scientific(worst_z));
+  RecordProperty("max_discretisation_error", scientific(worst_discretisation));
 }
 
 // (e) float32 in, float32 out, equal to float64 (run on the same float32 inputs x) to 1e-6 of
@@ -241,6 +251,36 @@ TEST(Process, VpKindsAreExactlyTheVpFamily) {
     const bool vp = kind.rfind("vp-", 0) == 0 || kind.rfind("ddpm", 0) == 0;
     EXPECT_EQ(process_of(kind)->variance_preserving(), vp) << kind;
     EXPECT_EQ(process_of(kind)->name(), kind);
+  }
+}
+
+// alpha and sigma of the continuous kinds against DESIGN.md's table, with default parameters.
+TEST(Process, ContinuousKindsMatchTheDesignTable) {
+  const double s = 0.008, b0 = 0.1, b1 = 20;
+  const auto cosine = [&](double t) { return std::cos((t + s) / (1 + s) * M_PI / 2); };
+  const auto vp_sigma = [](double alpha) { return std::sqrt(1 - alpha * alpha); };
+  struct Row {
+    const char* kind;
+    std::function<double(double)> alpha, sigma;
+  };
+  const std::vector<Row> rows = {
+      {"vp-linear", [&](double t) { return std::exp(-(b1 - b0) * t * t / 4 - b0 * t / 2); }, {}},
+      {"vp-cosine", [&](double t) { return cosine(t) / cosine(0); }, {}},
+      {"vp-ou", [](double t) { return std::exp(-t); }, {}},
+      {"ve", [](double) { return 1.0; }, [](double t) { return std::sqrt(t); }},
+      {"ve-geometric", [](double) { return 1.0; },
+       [](double t) { return 0.01 * std::pow(50 / 0.01, t); }},
+      {"edm", [](double) { return 1.0; }, [](double t) { return t; }},
+      {"rf", [](double t) { return 1 - t; }, [](double t) { return t; }},
+  };
+  for (const auto& row : rows) {
+    const auto process = process_of(row.kind);
+    for (const double t : probe_times(*process, 9, 0.0, 1.0)) {
+      const double alpha = row.alpha(t);
+      const double sigma = row.sigma ? row.sigma(t) : vp_sigma(alpha);
+      EXPECT_NEAR(process->alpha(t), alpha, 1e-12 * alpha + 1e-300) << row.kind << " t = " << t;
+      EXPECT_NEAR(process->sigma(t), sigma, 1e-10 * sigma) << row.kind << " t = " << t;
+    }
   }
 }
 
