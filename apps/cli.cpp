@@ -35,6 +35,11 @@ cxxopts::ParseResult parse(cxxopts::Options& options, int argc, char** argv) {
 RunConfig load_run_config(const cxxopts::ParseResult& args, const std::vector<FlagBinding>& flags) {
   YAML::Node root(YAML::NodeType::Map);
   if (args.count("config")) root = config::read_file(args["config"].as<std::string>());
+  return load_run_config(root, args, flags);
+}
+
+RunConfig load_run_config(YAML::Node root, const cxxopts::ParseResult& args,
+                          const std::vector<FlagBinding>& flags) {
   if (args.count("set"))
     for (const auto& assignment : args["set"].as<std::vector<std::string>>())
       config::apply_override(root, assignment);

@@ -29,6 +29,10 @@ struct FlagBinding {
 // flag the user gave. Every error names the key path.
 RunConfig load_run_config(const cxxopts::ParseResult& args, const std::vector<FlagBinding>& flags);
 
+// The same over a given base config (e.g. a checkpoint's) instead of the --config file.
+RunConfig load_run_config(YAML::Node root, const cxxopts::ParseResult& args,
+                          const std::vector<FlagBinding>& flags);
+
 // What a run needs at hand once the config is resolved.
 struct RunContext {
   torch::Device device = torch::kCPU;

@@ -1,6 +1,8 @@
 // diffuse eval: measure samples against the data's exact Gaussian mixture.
+#include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/eval_model.h"
 #include "apps/outputs.h"
 #include "core/errors.h"
 #include "core/metrics.h"
@@ -18,17 +20,24 @@ int run_eval(int argc, char** argv) {
   add_common_options(options);
   options.add_options("Eval")("s,samples", "samples to measure (.npy, [n, D])",
                               cxxopts::value<std::string>());
+  add_eval_model_options(options);
   const auto args = parse(options, argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << "\n";
     return 0;
   }
-  const RunConfig config = load_run_config(args, {});
+  if (args.count("model") && !args.count("samples") && !args.count("print-config"))
+    return eval_model(args);
+  const RunConfig config =
+      args.count("model")
+          ? load_checkpoint_run_config(args, {}, args["model"].as<std::string>())
+          : load_run_config(args, {});
   if (args.count("print-config")) {
     std::cout << config::to_yaml(config);
     return 0;
   }
-  if (!args.count("samples")) throw InputError("eval: --samples FILE.npy is required");
+  if (!args.count("samples"))
+    throw InputError("eval: --samples FILE.npy or --model CHECKPOINT is required");
   set_up_run(config);
   const auto mixture = make_mixture(config.data);
   if (!mixture)

@@ -1,10 +1,12 @@
 // diffuse sample: draw samples from a model (today: the analytic mixture score) with a sampler.
+#include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/outputs.h"
 #include "core/process.h"
 #include "core/npy.h"
 #include "core/progress.h"
+#include "models/checkpoint.h"
 #include "models/denoiser.h"
 #include "samplers/generate.h"
 #include "samplers/registry.h"
@@ -22,7 +24,8 @@ void list_samplers(const ForwardProcess& process, int steps) {
             << "processes\n";
   for (const auto& row : sampler_registry())
     std::cout << std::setw(18) << row.name << std::setw(7) << row.order << std::setw(12)
-              << (row.stochastic ? "yes" : "no") << std::setw(14) << row.nfe(steps)
+              << (row.stochastic ? "yes" : "no") << std::setw(14)
+              << (row.adaptive ? std::string("adaptive") : std::to_string(row.nfe(steps)))
               << row.supported_processes() << "   " << row.description << "\n";
   (void)process;
 }
@@ -44,18 +47,24 @@ int run_sample(int argc, char** argv) {
       ("noise", "initial noise x_T as .npy [num_samples, dims] (config key: sample.noise)",
        cxxopts::value<std::string>())
       ("o,out", "output .npy (config key: sample.out)", cxxopts::value<std::string>())
-      ("list-samplers", "list every sampler with its order, NFE and processes");
+      ("list-samplers", "list every sampler with its order, NFE and processes")
+      ("model", "a trained checkpoint (diffuse train): sample its EMA weights with its process, "
+                "data and model", cxxopts::value<std::string>());
   const auto args = parse(options, argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << "\n";
     return 0;
   }
-  const RunConfig config = load_run_config(args, {{"sampler", "sampler.name"},
-                                                  {"steps", "sampler.steps"},
-                                                  {"num-samples", "sample.num_samples"},
-                                                  {"batch-size", "sample.batch_size"},
-                                                  {"noise", "sample.noise"},
-                                                  {"out", "sample.out"}});
+  const std::vector<FlagBinding> flags = {{"sampler", "sampler.name"},
+                                           {"steps", "sampler.steps"},
+                                           {"num-samples", "sample.num_samples"},
+                                           {"batch-size", "sample.batch_size"},
+                                           {"noise", "sample.noise"},
+                                           {"out", "sample.out"}};
+  const std::string checkpoint = args.count("model") ? args["model"].as<std::string>() : "";
+  const RunConfig config = checkpoint.empty()
+                               ? load_run_config(args, flags)
+                               : load_checkpoint_run_config(args, flags, checkpoint);
   if (args.count("print-config")) {
     std::cout << config::to_yaml(config);
     return 0;
@@ -66,7 +75,10 @@ int run_sample(int argc, char** argv) {
     return 0;
   }
   const RunContext run = set_up_run(config);
-  Denoiser denoiser(make_model(config.model, process, config.data, run.options()), process);
+  Denoiser denoiser(checkpoint.empty()
+                        ? make_model(config.model, process, config.data, run.options())
+                        : load_model(checkpoint, run.options()).model,
+                    process);
 
   GenerateRequest request;
   request.num_samples = config.sample.num_samples;

@@ -16,7 +16,8 @@ namespace {
 using diffuse::cli::Command;
 
 const Command kCommands[] = {
-    {"train", "train a score network by denoising score matching", nullptr},
+    {"train", "train a score network by denoising score matching",
+     diffuse::cli::run_train},
     {"sample", "draw samples with a sampler from a model or the analytic score",
      diffuse::cli::run_sample},
     {"eval", "measure samples against the data's exact mixture (NLL, W2, MMD, modes)",

@@ -9,6 +9,7 @@
 #include "core/process.h"
 #include "models/model_factory.h"
 #include "samplers/sampler.h"
+#include "train/train_config.h"
 
 #include <cstdint>
 #include <string>
@@ -42,6 +43,7 @@ struct RunConfig {
   SamplerConfig sampler;
   SampleRunConfig sample;
   MetricsConfig metrics;
+  TrainConfig train;
 
   template <class V>
   void visit(V& v) {
@@ -55,6 +57,7 @@ struct RunConfig {
     v("sampler", sampler);
     v("sample", sample);
     v("metrics", metrics);
+    v("train", train);
   }
 };
 

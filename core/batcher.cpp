@@ -7,8 +7,7 @@
 namespace diffuse {
 
 Batcher::Batcher(torch::Tensor data, torch::Tensor labels, BatcherOptions options)
-    : options_(options),
-      generator_(torch::make_generator<at::CPUGeneratorImpl>(options.seed)) {
+    : options_(options), generator_(torch::make_generator<at::CPUGeneratorImpl>(options.seed)) {
   require(data.defined() && data.dim() >= 1, "Batcher: no data given");
   require(options_.batch_size >= 1,
           "Batcher: batch_size must be >= 1, got " + std::to_string(options_.batch_size));

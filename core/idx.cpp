@@ -65,8 +65,8 @@ class IdxFile {
   std::uint32_t read_u32(const std::string& what) {
     std::array<unsigned char, 4> b{};
     read_exact(b.data(), 4, what);
-    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) |
-           (std::uint32_t{b[2]} << 8) | std::uint32_t{b[3]};
+    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
+           std::uint32_t{b[3]};
   }
 
   void expect_magic(std::uint32_t expected, const std::string& kind) {
@@ -210,8 +210,8 @@ ImageDataset first_n_per_class(const ImageDataset& data, std::int64_t n) {
                        std::to_string(count) + " images in " + data.source + ", asked for " +
                        std::to_string(n));
   }
-  return subset(data, torch::tensor(index, torch::kInt64), "first " + std::to_string(n) +
-                                                               " per class");
+  return subset(data, torch::tensor(index, torch::kInt64),
+                "first " + std::to_string(n) + " per class");
 }
 
 }  // namespace diffuse

@@ -14,8 +14,8 @@
 #include "core/config.h"
 #include "core/mixture.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -24,7 +24,7 @@
 namespace diffuse {
 
 struct MetricsConfig {
-  int num_projections = 256;                  // sliced W2 directions
+  int num_projections = 256;                   // sliced W2 directions
   std::optional<std::int64_t> reference_size;  // fresh mixture samples; default: the count
   std::int64_t mmd_max_points = 4096;          // MMD uses the first points of each set
   double coverage_fraction = 0.1;              // covered: frequency >= fraction * weight
@@ -49,16 +49,15 @@ double sliced_w2(const torch::Tensor& x, const torch::Tensor& y, int num_project
                  at::Generator generator);
 
 struct MmdResult {
-  double mmd2;       // unbiased estimator (U-statistic; can be slightly negative)
-  double bandwidth;  // h in k(x, y) = exp(-|x - y|^2 / (2 h^2))
+  double mmd2;          // unbiased estimator (U-statistic; can be slightly negative)
+  double bandwidth;     // h in k(x, y) = exp(-|x - y|^2 / (2 h^2))
   std::int64_t points;  // points used from each set
 };
 
 // Squared MMD with a Gaussian kernel whose h is the median pairwise distance of the pooled first
 // (at most) 1000 points of each set. Uses the first max_points of each set (the samples are
 // i.i.d., so the first points are a fair subsample); kernel sums are blocked, O(n) memory.
-MmdResult mmd_rbf(const torch::Tensor& x, const torch::Tensor& y,
-                  std::int64_t max_points = 4096);
+MmdResult mmd_rbf(const torch::Tensor& x, const torch::Tensor& y, std::int64_t max_points = 4096);
 
 struct ModeCoverage {
   std::vector<double> frequencies;  // share of samples whose most responsible component is k
@@ -75,7 +74,7 @@ ModeCoverage mode_coverage(const GaussianMixture& mixture, const torch::Tensor& 
 // counted ("non_finite") and left out of every metric. A mixture with a singular covariance has
 // no density: its NLL and mode coverage are null.
 nlohmann::json evaluate_against_mixture(const GaussianMixture& mixture,
-                                        const torch::Tensor& samples,
-                                        const MetricsConfig& config, at::Generator generator);
+                                        const torch::Tensor& samples, const MetricsConfig& config,
+                                        at::Generator generator);
 
 }  // namespace diffuse

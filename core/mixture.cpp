@@ -57,8 +57,8 @@ detail::FactoredComponent factorise(GaussianComponent& c, std::size_t index, int
       if (!c.diag.defined()) fail(index, "covariance kind diag but no diag variances given");
       c.diag = as_host64(c.diag);
       if (c.diag.dim() != 1 || c.diag.size(0) != dim)
-        fail(index, "diag has shape " + shape_of(c.diag) + ", expected [" +
-                        std::to_string(dim) + "]");
+        fail(index,
+             "diag has shape " + shape_of(c.diag) + ", expected [" + std::to_string(dim) + "]");
       if (!all_finite(c.diag) || c.diag.min().item<double>() < 0.0)
         fail(index, "diag variances must be finite and >= 0 (not positive semi-definite)");
       f.variances = c.diag + c.noise;
@@ -75,8 +75,8 @@ detail::FactoredComponent factorise(GaussianComponent& c, std::size_t index, int
       const double scale = c.full.abs().max().item<double>();
       const double asym = (c.full - c.full.t()).abs().max().item<double>();
       if (asym > kCovarianceTolerance * scale)
-        fail(index, "full covariance is not symmetric (max |S - S^T| = " + std::to_string(asym) +
-                        ")");
+        fail(index,
+             "full covariance is not symmetric (max |S - S^T| = " + std::to_string(asym) + ")");
       auto [eigenvalues, eigenvectors] = torch::linalg::eigh(0.5 * (c.full + c.full.t()), "L");
       const double lowest = eigenvalues.min().item<double>();
       if (lowest < -kCovarianceTolerance * scale)
@@ -123,30 +123,36 @@ detail::FactoredComponent cast(const detail::FactoredComponent& f,
   return {f.kind, f.log_weight, move(f.mean), f.floor, move(f.variances), move(f.basis)};
 }
 
+// Squared row norms; a reduction (no [B, D] temporary) unless autograd needs the smooth form.
+torch::Tensor row_norms2(const torch::Tensor& t, bool inplace) {
+  return inplace ? t.norm(2, 1).square() : (t * t).sum(1);
+}
+
 // One component of the noised marginal N(alpha mu, alpha^2 Sigma + sigma^2 I) at x [B, D]:
 // log N [B] and, when asked, v = (alpha^2 Sigma + sigma^2 I)^{-1} (x - alpha mu) [B, D].
-// alpha, a2 = alpha^2 and s2 = sigma^2 are [B, 1] or [1, 1].
-std::pair<torch::Tensor, torch::Tensor> component_terms(const detail::FactoredComponent& f,
-                                                        const torch::Tensor& x,
-                                                        const torch::Tensor& alpha,
-                                                        const torch::Tensor& a2,
-                                                        const torch::Tensor& s2, bool with_v) {
+// alpha is [B] (expanded when shared); a2 = alpha^2 and s2 = sigma^2 are [B, 1] or [1, 1].
+// With `inplace` (autograd not recording) temporaries are updated in place: at D = 784 the
+// cost is memory traffic, and every fresh [B, D] buffer costs page faults besides.
+std::pair<torch::Tensor, torch::Tensor> component_terms(
+    const detail::FactoredComponent& f, const torch::Tensor& x, const torch::Tensor& alpha,
+    const torch::Tensor& a2, const torch::Tensor& s2, bool with_v, bool inplace) {
   const int64_t dim = x.size(1);
-  const auto diff = x - alpha * f.mean;
+  auto diff = torch::addr(x, alpha, f.mean, 1.0, -1.0);  // x - alpha mu, one pass
   torch::Tensor quad, logdet, v;
   switch (f.kind) {
     case CovarianceKind::iso: {
       const auto c = a2 * f.floor + s2;  // [., 1]
-      quad = diff.square().sum(1) / c.squeeze(1);
+      quad = row_norms2(diff, inplace) / c.squeeze(1);
       logdet = static_cast<double>(dim) * c.log().squeeze(1);
-      if (with_v) v = diff / c;
+      if (with_v) v = inplace ? diff.div_(c) : diff / c;
       break;
     }
     case CovarianceKind::diag: {
       const auto c = a2 * f.variances + s2;  // [., D]
-      quad = (diff.square() / c).sum(1);
+      const auto w = diff / c;
+      quad = (w * diff).sum(1);
       logdet = c.log().sum(1);
-      if (with_v) v = diff / c;
+      if (with_v) v = w;
       break;
     }
     case CovarianceKind::full: {
@@ -163,14 +169,17 @@ std::pair<torch::Tensor, torch::Tensor> component_terms(const detail::FactoredCo
       // Woodbury: C = c I + P diag(a2 s^2) P^T, so C^{-1} = (I - P P^T) / c + P diag(1/cv) P^T
       // with cv = c + a2 s^2; matrix-determinant lemma: log det C = (D - r) log c + sum log cv.
       const int64_t r = f.basis.size(1);
-      const auto c = a2 * f.floor + s2;         // [., 1]
-      const auto cv = a2 * f.variances + c;     // [., r]
-      const auto p = diff.matmul(f.basis);      // [B, r]
-      const auto perp = diff - p.matmul(f.basis.t());
+      const auto c = a2 * f.floor + s2;      // [., 1]
+      const auto cv = a2 * f.variances + c;  // [., r]
+      const auto p = diff.matmul(f.basis);   // [B, r]
+      const auto pt = f.basis.t();
+      // The part of x - alpha mu off the subspace, formed explicitly (no |d|^2 - |p|^2
+      // cancellation when the noise floor and sigma are small).
+      const auto perp = inplace ? diff.addmm_(p, pt, 1.0, -1.0) : diff.addmm(p, pt, 1.0, -1.0);
       const auto w = p / cv;
-      quad = perp.square().sum(1) / c.squeeze(1) + (p * w).sum(1);
+      quad = row_norms2(perp, inplace) / c.squeeze(1) + (p * w).sum(1);
       logdet = static_cast<double>(dim - r) * c.log().squeeze(1) + cv.log().sum(1);
-      if (with_v) v = perp / c + w.matmul(f.basis.t());
+      if (with_v) v = inplace ? perp.div_(c).addmm_(w, pt) : (perp / c).addmm(w, pt);
       break;
     }
   }
@@ -192,16 +201,19 @@ torch::Tensor column(const torch::Tensor& value, const torch::Tensor& x, const c
 
 std::string to_string(CovarianceKind kind) {
   switch (kind) {
-    case CovarianceKind::iso: return "iso";
-    case CovarianceKind::diag: return "diag";
-    case CovarianceKind::full: return "full";
-    case CovarianceKind::factor: return "factor";
+    case CovarianceKind::iso:
+      return "iso";
+    case CovarianceKind::diag:
+      return "diag";
+    case CovarianceKind::full:
+      return "full";
+    case CovarianceKind::factor:
+      return "factor";
   }
   return "?";
 }
 
-GaussianComponent GaussianComponent::isotropic(double weight, torch::Tensor mean,
-                                               double variance) {
+GaussianComponent GaussianComponent::isotropic(double weight, torch::Tensor mean, double variance) {
   GaussianComponent c;
   c.weight = weight;
   c.mean = std::move(mean);
@@ -275,15 +287,19 @@ torch::Tensor GaussianMixture::means() const {
 }
 
 torch::Tensor GaussianMixture::covariance(int64_t k) const {
-  require(k >= 0 && k < num_components(), "GaussianMixture::covariance: no component " +
-                                              std::to_string(k));
+  require(k >= 0 && k < num_components(),
+          "GaussianMixture::covariance: no component " + std::to_string(k));
   const auto& c = master_->components[k];
   const auto eye = torch::eye(dim_, torch::kFloat64);
   switch (c.kind) {
-    case CovarianceKind::iso: return (c.iso + c.noise) * eye;
-    case CovarianceKind::diag: return torch::diag(c.diag) + c.noise * eye;
-    case CovarianceKind::full: return c.full + c.noise * eye;
-    case CovarianceKind::factor: return c.factor.matmul(c.factor.t()) + c.noise * eye;
+    case CovarianceKind::iso:
+      return (c.iso + c.noise) * eye;
+    case CovarianceKind::diag:
+      return torch::diag(c.diag) + c.noise * eye;
+    case CovarianceKind::full:
+      return c.full + c.noise * eye;
+    case CovarianceKind::factor:
+      return c.factor.matmul(c.factor.t()) + c.noise * eye;
   }
   return {};
 }
@@ -307,8 +323,8 @@ torch::Tensor GaussianMixture::checked_points(const torch::Tensor& x, const char
   require(x.defined() && x.dim() == 2 && x.size(1) == dim_,
           std::string("GaussianMixture::") + who + ": expected points of shape [n, " +
               std::to_string(dim_) + "], got " + (x.defined() ? shape_of(x) : "nothing"));
-  require(x.is_floating_point(), std::string("GaussianMixture::") + who +
-                                     ": points must be floating point");
+  require(x.is_floating_point(),
+          std::string("GaussianMixture::") + who + ": points must be floating point");
   return x;
 }
 
@@ -330,9 +346,15 @@ MixtureSample GaussianMixture::sample(int64_t n, at::Generator generator,
     const auto zk = z.index_select(0, idx);
     torch::Tensor xk;
     switch (f.kind) {
-      case CovarianceKind::iso: xk = std::sqrt(f.floor) * zk; break;
-      case CovarianceKind::diag: xk = zk * f.variances.sqrt(); break;
-      case CovarianceKind::full: xk = (zk * f.variances.sqrt()).matmul(f.basis.t()); break;
+      case CovarianceKind::iso:
+        xk = std::sqrt(f.floor) * zk;
+        break;
+      case CovarianceKind::diag:
+        xk = zk * f.variances.sqrt();
+        break;
+      case CovarianceKind::full:
+        xk = (zk * f.variances.sqrt()).matmul(f.basis.t());
+        break;
       case CovarianceKind::factor: {
         // P S u has covariance P S^2 P^T = A A^T; the floor adds independent isotropic noise.
         const auto u = torch::randn({count, f.basis.size(1)}, generator, f64);
@@ -352,13 +374,15 @@ MixtureEvaluation GaussianMixture::evaluate(const torch::Tensor& x, const torch:
   const auto s = column(sigma, x, "sigma");
   const auto a2 = a.square();
   const auto s2 = s.square();
+  const auto a_rows = a.reshape({-1}).expand({x.size(0)});
+  const bool inplace = !(torch::GradMode::is_enabled() && x.requires_grad());
   Factored scratch;
   const auto& factored = factored_for(x, scratch);
   // Online log-sum-exp over components (running max m, sum of exp, weighted sum of v), so no
   // [K, B, D] buffer is needed. score = -sum_k r_k v_k with responsibilities r_k.
   torch::Tensor m, total, acc;
   for (const auto& f : factored) {
-    auto [log_n, v] = component_terms(f, x, a, a2, s2, with_score);
+    auto [log_n, v] = component_terms(f, x, a_rows, a2, s2, with_score, inplace);
     const auto logit = log_n + f.log_weight;
     if (!m.defined()) {
       m = logit;
@@ -370,12 +394,18 @@ MixtureEvaluation GaussianMixture::evaluate(const torch::Tensor& x, const torch:
     const auto keep = (m - m_new).exp();
     const auto add = (logit - m_new).exp();
     total = total * keep + add;
-    if (with_score) acc = acc * keep.unsqueeze(1) + v * add.unsqueeze(1);
+    if (with_score) {
+      acc = inplace ? acc.mul_(keep.unsqueeze(1)).addcmul_(v, add.unsqueeze(1))
+                    : acc * keep.unsqueeze(1) + v * add.unsqueeze(1);
+    }
     m = m_new;
   }
   MixtureEvaluation result;
   result.log_prob = m + total.log();
-  if (with_score) result.score = -acc / total.unsqueeze(1);
+  if (with_score) {
+    const auto scale = -1.0 / total.unsqueeze(1);
+    result.score = inplace ? acc.mul_(scale) : acc * scale;
+  }
   return result;
 }
 
@@ -386,27 +416,32 @@ MixtureEvaluation GaussianMixture::evaluate(const torch::Tensor& x, double alpha
 }
 
 torch::Tensor GaussianMixture::log_prob(const torch::Tensor& x) const {
-  require(nonsingular(), "GaussianMixture::log_prob: a component has a singular covariance, so "
-                         "the clean density does not exist (give it a noise variance > 0)");
+  require(nonsingular(),
+          "GaussianMixture::log_prob: a component has a singular covariance, so "
+          "the clean density does not exist (give it a noise variance > 0)");
   return evaluate(x, 1.0, 0.0, /*with_score=*/false).log_prob;
 }
 
 torch::Tensor GaussianMixture::score(const torch::Tensor& x) const {
-  require(nonsingular(), "GaussianMixture::score: a component has a singular covariance, so "
-                         "the clean score does not exist (give it a noise variance > 0)");
+  require(nonsingular(),
+          "GaussianMixture::score: a component has a singular covariance, so "
+          "the clean score does not exist (give it a noise variance > 0)");
   return evaluate(x, 1.0, 0.0, /*with_score=*/true).score;
 }
 
 torch::Tensor GaussianMixture::component_log_joint(const torch::Tensor& x) const {
-  require(nonsingular(), "GaussianMixture::component_log_joint: a component has a singular "
-                         "covariance (give it a noise variance > 0)");
+  require(nonsingular(),
+          "GaussianMixture::component_log_joint: a component has a singular "
+          "covariance (give it a noise variance > 0)");
   checked_points(x, "component_log_joint");
   const auto one = torch::ones({1, 1}, x.options());
   const auto zero = torch::zeros({1, 1}, x.options());
+  const auto ones = torch::ones({x.size(0)}, x.options());
+  const bool inplace = !(torch::GradMode::is_enabled() && x.requires_grad());
   Factored scratch;
   std::vector<torch::Tensor> columns;
   for (const auto& f : factored_for(x, scratch)) {
-    columns.push_back(component_terms(f, x, one, one, zero, false).first + f.log_weight);
+    columns.push_back(component_terms(f, x, ones, one, zero, false, inplace).first + f.log_weight);
   }
   return torch::stack(columns, 1);
 }

@@ -36,14 +36,14 @@ std::string to_string(CovarianceKind kind);
 
 // One component as a user gives it. Only the tensor of its kind is read; all are float64-able.
 struct GaussianComponent {
-  double weight = 1.0;       // > 0; the mixture normalises the weights
-  torch::Tensor mean;        // [D]
+  double weight = 1.0;  // > 0; the mixture normalises the weights
+  torch::Tensor mean;   // [D]
   CovarianceKind kind = CovarianceKind::iso;
-  double iso = 1.0;          // iso: the variance v
-  torch::Tensor diag;        // diag: [D] variances
-  torch::Tensor full;        // full: [D, D] symmetric positive semi-definite
-  torch::Tensor factor;      // factor: [D, k] matrix A
-  double noise = 0.0;        // every kind: covariance += noise * I (factor: s^2)
+  double iso = 1.0;      // iso: the variance v
+  torch::Tensor diag;    // diag: [D] variances
+  torch::Tensor full;    // full: [D, D] symmetric positive semi-definite
+  torch::Tensor factor;  // factor: [D, k] matrix A
+  double noise = 0.0;    // every kind: covariance += noise * I (factor: s^2)
 
   static GaussianComponent isotropic(double weight, torch::Tensor mean, double variance);
   static GaussianComponent diagonal(double weight, torch::Tensor mean, torch::Tensor variances);
@@ -70,7 +70,7 @@ namespace detail {
 struct FactoredComponent {
   CovarianceKind kind;
   double log_weight;
-  torch::Tensor mean;       // [D]
+  torch::Tensor mean;  // [D]
   double floor;
   torch::Tensor variances;  // diag, full: [D]; factor: [r]; iso: undefined
   torch::Tensor basis;      // full: [D, D]; factor: [D, r]; otherwise undefined

@@ -52,8 +52,8 @@ torch::Tensor matrix(const std::vector<std::vector<double>>& rows, const std::st
   if (static_cast<int64_t>(rows.size()) != expected_rows)
     fail(path, "has " + std::to_string(rows.size()) + " rows, expected " +
                    std::to_string(expected_rows) + " (the dimension)");
-  const int64_t cols = expected_cols >= 0 ? expected_cols
-                                          : static_cast<int64_t>(rows.empty() ? 0 : rows[0].size());
+  const int64_t cols =
+      expected_cols >= 0 ? expected_cols : static_cast<int64_t>(rows.empty() ? 0 : rows[0].size());
   if (cols < 1) fail(path, "rows are empty; expected at least one column");
   auto out = torch::empty({expected_rows, cols}, kF64);
   auto a = out.accessor<double, 2>();
@@ -72,8 +72,8 @@ GaussianComponent to_component(const ComponentConfig& c, const std::string& path
   if (c.mean.empty()) fail(path + ".mean", "missing; expected a list of numbers");
   const auto d = static_cast<int64_t>(c.mean.size());
   if (dim && d != *dim)
-    fail(path + ".mean", "has " + std::to_string(d) + " entries, expected " +
-                             std::to_string(*dim) + " (the dimension)");
+    fail(path + ".mean", "has " + std::to_string(d) + " entries, expected " + std::to_string(*dim) +
+                             " (the dimension)");
   std::vector<std::string> kinds;
   if (c.iso) kinds.push_back("iso");
   if (c.diag) kinds.push_back("diag");
@@ -141,13 +141,13 @@ GaussianMixture explicit_manifolds(const DataConfig& c) {
     const int64_t d = a.size(1);
     const double off = (a.t().matmul(a) - torch::eye(d, kF64)).abs().max().item<double>();
     if (off > 1e-6)
-      fail(path + ".basis", "columns are not orthonormal (max |A^T A - I| = " +
-                                std::to_string(off) + ")");
+      fail(path + ".basis",
+           "columns are not orthonormal (max |A^T A - I| = " + std::to_string(off) + ")");
     if (m.components.empty()) fail(path + ".components", "missing; expected latent components");
     std::vector<GaussianComponent> latent;
     for (std::size_t k = 0; k < m.components.size(); ++k) {
-      latent.push_back(to_component(m.components[k],
-                                    path + ".components[" + std::to_string(k) + "]", d));
+      latent.push_back(
+          to_component(m.components[k], path + ".components[" + std::to_string(k) + "]", d));
     }
     const auto inner = build(latent, path + ".components");
     const auto w = inner.weights();
@@ -183,8 +183,8 @@ GaussianMixture generated_manifolds(int64_t dim, int64_t d, int64_t num_subspace
 
 void require_subspace_fits(const DataConfig& c) {
   if (*c.subspace_dim > *c.dim)
-    fail("data.subspace_dim", std::to_string(*c.subspace_dim) + " must be <= data.dim = " +
-                                  std::to_string(*c.dim));
+    fail("data.subspace_dim",
+         std::to_string(*c.subspace_dim) + " must be <= data.dim = " + std::to_string(*c.dim));
 }
 
 torch::Tensor two_moons(int64_t n, double noise, at::Generator gen) {
@@ -199,7 +199,7 @@ torch::Tensor two_moons(int64_t n, double noise, at::Generator gen) {
 }  // namespace
 
 const std::vector<std::string>& data_kinds() {
-  static const std::vector<std::string> kinds = {"mixture", "ring8", "grid5x5",  "lowdim",
+  static const std::vector<std::string> kinds = {"mixture",       "ring8",     "grid5x5", "lowdim",
                                                  "multimanifold", "two-moons", "idx"};
   return kinds;
 }
@@ -227,8 +227,8 @@ DataConfig resolve_data_config(const DataConfig& config) {
     if (!is_given || std::find(used.begin(), used.end(), name) != used.end()) continue;
     std::string list;
     for (const auto& u : used) list += (list.empty() ? "" : ", ") + u;
-    fail("data." + name, "is not a parameter of data kind '" + c.kind + "' (its parameters: " +
-                             list + ")");
+    fail("data." + name,
+         "is not a parameter of data kind '" + c.kind + "' (its parameters: " + list + ")");
   }
   if (c.kind == "mixture") {
     if (c.components.empty()) fail("data.components", "kind 'mixture' needs a list of components");
@@ -255,8 +255,9 @@ DataConfig resolve_data_config(const DataConfig& config) {
   } else if (c.kind == "multimanifold") {
     for (const auto& [name, is_given] : given_keys(c)) {
       if (is_given && name != "manifolds" && name != "noise_floor" && name != "dim")
-        fail("data." + name, "is a parameter of the generator; it is not used when "
-                             "data.manifolds is given");
+        fail("data." + name,
+             "is a parameter of the generator; it is not used when "
+             "data.manifolds is given");
     }
     fill(c.noise_floor, 1e-4);
   } else if (c.kind == "two-moons") {
@@ -284,8 +285,8 @@ std::optional<GaussianMixture> make_mixture(const DataConfig& config) {
   if (c.kind == "ring8") {
     for (int k = 0; k < 8; ++k) {
       const double angle = 2.0 * kPi * k / 8.0;
-      const auto mean = torch::tensor({*c.radius * std::cos(angle), *c.radius * std::sin(angle)},
-                                      kF64);
+      const auto mean =
+          torch::tensor({*c.radius * std::cos(angle), *c.radius * std::sin(angle)}, kF64);
       components.push_back(GaussianComponent::isotropic(1.0, mean, *c.std_dev * *c.std_dev));
     }
     return build(std::move(components), "data");

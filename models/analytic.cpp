@@ -14,10 +14,10 @@ AnalyticMixtureScore::AnalyticMixtureScore(GaussianMixture mixture, ProcessPtr p
 
 MixtureEvaluation AnalyticMixtureScore::evaluate(const torch::Tensor& x, const torch::Tensor& t,
                                                  bool with_score) {
-  require(x.defined() && x.dim() >= 2 && x.numel() / std::max<int64_t>(x.size(0), 1) ==
-                                             mixture_.dim(),
-          "AnalyticMixtureScore: expected x of shape [B, " + std::to_string(mixture_.dim()) +
-              "] (or [B, dims...] with that many values per sample)");
+  require(
+      x.defined() && x.dim() >= 2 && x.numel() / std::max<int64_t>(x.size(0), 1) == mixture_.dim(),
+      "AnalyticMixtureScore: expected x of shape [B, " + std::to_string(mixture_.dim()) +
+          "] (or [B, dims...] with that many values per sample)");
   require(x.is_floating_point(), "AnalyticMixtureScore: x must be float32 or float64");
   require(t.defined() && (t.numel() == 1 || t.numel() == x.size(0)),
           "AnalyticMixtureScore: t must hold one time or one per sample (" +

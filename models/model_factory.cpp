@@ -2,11 +2,13 @@
 
 #include "core/errors.h"
 #include "models/analytic.h"
+#include "models/network_factory.h"
 
 namespace diffuse {
 
 const std::vector<std::string>& model_kinds() {
-  static const std::vector<std::string> kinds = {"analytic"};
+  static const std::vector<std::string> kinds = {"analytic", "linear", "two-layer", "mlp",
+                                                 "subspace"};
   return kinds;
 }
 
@@ -19,6 +21,9 @@ ScoreModelPtr make_model(const ModelConfig& config, const ProcessPtr& process,
                        "mixture); data.kind = " + data.kind + " has none");
     return std::make_shared<AnalyticMixtureScore>(mixture->to(options), process);
   }
+  if (is_network_kind(config.kind))
+    throw InputError("model.kind = " + config.kind + " is a trained network: train it with "
+                     "`diffuse train` and pass its checkpoint with --model CHECKPOINT");
   throw InputError("model.kind = '" + config.kind + "' is not known");
 }
 

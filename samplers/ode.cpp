@@ -1,5 +1,7 @@
 #include "samplers/ode.h"
 
+#include "samplers/families.h"
+
 namespace diffuse {
 
 torch::Tensor ode_velocity(const Denoiser& denoiser, const torch::Tensor& x, double t) {
@@ -29,6 +31,15 @@ torch::Tensor sample_ode_heun(const Denoiser& denoiser, torch::Tensor x,
     x = x + (0.5 * h) * (d + d_next);                           // trapezoidal corrector
   }
   return x;
+}
+
+std::vector<SamplerInfo> ode_samplers() {
+  return {
+      {"euler", "probability-flow ODE, Euler's method (Song et al. 2021)", 1, false,
+       evaluations_per_step(1), {}, sample_ode_euler},
+      {"heun", "probability-flow ODE, Heun's method (Karras et al. 2022, Algorithm 1)", 2, false,
+       evaluations_per_step(2), {}, sample_ode_heun},
+  };
 }
 
 }  // namespace diffuse

@@ -1,25 +1,24 @@
 #include "samplers/registry.h"
 
 #include "core/errors.h"
-#include "samplers/ode.h"
+#include "samplers/common.h"
+#include "samplers/families.h"
 
 #include <algorithm>
 
 namespace diffuse {
 
-namespace {
-std::function<std::int64_t(int)> evaluations_per_step(int per_step) {
-  return [per_step](int steps) { return static_cast<std::int64_t>(per_step) * steps; };
-}
-}  // namespace
-
 const std::vector<SamplerInfo>& sampler_registry() {
-  static const std::vector<SamplerInfo> rows = {
-      {"euler", "probability-flow ODE, Euler's method (Song et al. 2021)", 1, false,
-       evaluations_per_step(1), {}, sample_ode_euler},
-      {"heun", "probability-flow ODE, Heun's method (Karras et al. 2022, Algorithm 1)", 2, false,
-       evaluations_per_step(2), {}, sample_ode_heun},
-  };
+  static const std::vector<SamplerInfo> rows = [] {
+    std::vector<SamplerInfo> all;
+    for (auto family : {ode_samplers, ddpm_samplers, sde_samplers, rk45_samplers,
+                        dpm_solver_samplers, accelerated_samplers, unipc_samplers,
+                        srk_samplers}) {
+      auto rows = family();
+      all.insert(all.end(), rows.begin(), rows.end());
+    }
+    return all;
+  }();
   return rows;
 }
 
@@ -30,6 +29,10 @@ const std::vector<std::string>& sampler_names() {
     return out;
   }();
   return names;
+}
+
+std::function<std::int64_t(int)> evaluations_per_step(int per_step) {
+  return [per_step](int steps) { return static_cast<std::int64_t>(per_step) * steps; };
 }
 
 bool SamplerInfo::supports(const ForwardProcess& process) const {
@@ -53,8 +56,9 @@ const SamplerInfo& find_sampler(const std::string& name) {
 }
 
 std::vector<double> sampler_grid(const SamplerConfig& config, const ForwardProcess& process) {
-  if (!config.times.empty()) {
-    const auto& t = config.times;
+  const auto given = given_times(config);
+  if (!given.empty()) {
+    const auto& t = given;
     require(t.size() >= 2, "sampler.times: expected at least two times (start and end)");
     for (std::size_t i = 0; i < t.size(); ++i) {
       require(t[i] >= process.t_min() && t[i] <= process.t_max(),
@@ -73,12 +77,16 @@ std::vector<double> sampler_grid(const SamplerConfig& config, const ForwardProce
   grid.rho = config.rho;
   grid.spacing = config.spacing;
   grid.t_end = config.t_end;
+  for (const auto& row : sampler_registry())
+    if (row.name == config.name && row.make_grid) return row.make_grid(process, grid);
   return make_time_grid(process, grid);
 }
 
 std::int64_t sampler_nfe(const SamplerConfig& config, const ForwardProcess& process) {
   const auto steps = static_cast<int>(sampler_grid(config, process).size()) - 1;
-  return find_sampler(config.name).nfe(steps) + (config.final_denoise ? 1 : 0);
+  const auto& row = find_sampler(config.name);
+  if (row.adaptive) return -1;  // known only after the run (the Denoiser's evaluations())
+  return row.nfe(steps) + (config.final_denoise ? 1 : 0);
 }
 
 torch::Tensor run_sampler(const SamplerConfig& config, const Denoiser& denoiser,
@@ -89,8 +97,10 @@ torch::Tensor run_sampler(const SamplerConfig& config, const Denoiser& denoiser,
     throw InputError("sampler '" + row.name + "' does not support process '" + process.name() +
                      "' (it supports: " + row.supported_processes() + ")");
   const auto times = sampler_grid(config, process);
-  auto x = row.sample(denoiser, x_T, times, noise, config);
-  if (config.final_denoise) x = denoiser.x0(x, times.back());
+  const PredictionTransform transformed(denoiser, config);  // clip_x0, dynamic_threshold
+  const Denoiser& view = transformed.view();
+  auto x = row.sample(view, x_T, times, noise, config);
+  if (config.final_denoise) x = view.x0(x, times.back());
   return x;
 }
 

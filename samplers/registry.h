@@ -16,15 +16,17 @@ const std::vector<SamplerInfo>& sampler_registry();
 // The row for a name; InputError listing the known names otherwise.
 const SamplerInfo& find_sampler(const std::string& name);
 
-// The descending time grid a run uses: the config's `times` when given (checked: descending,
-// inside the process's range), else the named grid with config.steps intervals.
+// The descending time grid a run uses: the config's `times` or `times_file` when given (checked:
+// descending, inside the process's range), else the named grid with config.steps intervals.
 std::vector<double> sampler_grid(const SamplerConfig& config, const ForwardProcess& process);
 
-// Model evaluations a run of this config spends (the row's nfe plus a final denoising step).
+// Model evaluations a run of this config spends (the row's nfe plus a final denoising step);
+// -1 for adaptive rows, whose cost is known only after the run.
 std::int64_t sampler_nfe(const SamplerConfig& config, const ForwardProcess& process);
 
 // Checks the sampler supports the process, builds the grid and runs it; returns samples at t_end,
-// or the final denoised x0 with config.final_denoise.
+// or the final denoised x0 with config.final_denoise. The sampler sees the denoiser through
+// config.clip_x0 / dynamic_threshold when set (samplers/common.h).
 torch::Tensor run_sampler(const SamplerConfig& config, const Denoiser& denoiser,
                           const torch::Tensor& x_T, NoiseSource& noise);
 

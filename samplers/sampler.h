@@ -41,6 +41,22 @@ struct SamplerConfig {
   std::vector<double> times;     // a user-given grid of descending times (overrides grid/steps)
   double eta = 1.0;              // stochasticity of DDIM-type and ancestral samplers
   bool final_denoise = false;    // end with x0 = D(x, t_end) (one more evaluation)
+  std::string times_file;        // .npy or text file of descending times (instead of `times`)
+  // Prediction transforms for image data (samplers/common.h), applied to every x0 prediction.
+  std::optional<double> clip_x0;            // clamp x0 to [-c, c]
+  std::optional<double> dynamic_threshold;  // Imagen's percentile p of |x0| per sample
+  // EDM's churn (Karras et al. 2022, Algorithm 2) in units of sigma / alpha = exp(-lambda).
+  double s_churn = 0.0;
+  double s_tmin = 0.0;
+  std::optional<double> s_tmax;  // unset: no upper bound
+  double s_noise = 1.0;
+  // Adaptive RK45: local error tolerances in x and the evaluation budget of one run.
+  double rtol = 1e-5;
+  double atol = 1e-5;
+  std::int64_t max_nfe = 100000;
+  // Multistep solvers (DPM-Solver++): lower orders in the last steps when K < 10 (as the
+  // DPM-Solver reference does; it stabilises very few steps).
+  bool lower_order_final = true;
 
   template <class V>
   void visit(V& v) {
@@ -53,6 +69,17 @@ struct SamplerConfig {
     v("times", times);
     v("eta", eta, config::at_least(0.0));
     v("final_denoise", final_denoise);
+    v("times_file", times_file);
+    v("clip_x0", clip_x0, config::greater_than(0.0));
+    v("dynamic_threshold", dynamic_threshold, config::in_range(0.0, 1.0));
+    v("s_churn", s_churn, config::at_least(0.0));
+    v("s_tmin", s_tmin, config::at_least(0.0));
+    v("s_tmax", s_tmax, config::at_least(0.0));
+    v("s_noise", s_noise, config::at_least(0.0));
+    v("rtol", rtol, config::greater_than(0.0));
+    v("atol", atol, config::greater_than(0.0));
+    v("max_nfe", max_nfe, config::at_least<std::int64_t>(1));
+    v("lower_order_final", lower_order_final);
   }
 };
 
@@ -72,9 +99,18 @@ struct SamplerInfo {
   // Empty: every process. Otherwise the process names it supports.
   std::vector<std::string> processes;
   SampleFunction sample;
+  // Adaptive rows (rk45) choose their steps at run time: nfe(K) returns -1 and the NFE a run
+  // spent is what the Denoiser's evaluations() counted.
+  bool adaptive = false;
+  // Empty: a run's grid is the config's named grid with K = steps intervals. A row whose grid
+  // differs builds it from that grid config (dpm-solver-fast: every time of its order mix).
+  std::function<std::vector<double>(const ForwardProcess&, const TimeGridConfig&)> make_grid = {};
 
   bool supports(const ForwardProcess& process) const;
   std::string supported_processes() const;  // "all" or a comma list
 };
+
+// NFE = per_step * K, for rows whose cost is the same every step.
+std::function<std::int64_t(int steps)> evaluations_per_step(int per_step);
 
 }  // namespace diffuse

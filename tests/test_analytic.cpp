@@ -53,8 +53,7 @@ GaussianMixture mixture_of(const std::string& kind, uint64_t seed) {
 }
 
 // Points where p_t has its mass (alpha x0 + sigma eps) and a few far out.
-torch::Tensor points_at(const GaussianMixture& mixture, double alpha, double sigma,
-                        uint64_t seed) {
+torch::Tensor points_at(const GaussianMixture& mixture, double alpha, double sigma, uint64_t seed) {
   auto gen = seeded(seed);
   const auto x0 = mixture.sample(48, gen).x;
   const auto near = alpha * x0 + sigma * torch::randn(x0.sizes(), gen, kF64);
@@ -90,10 +89,9 @@ TEST(AnalyticTest, ScoreIsGradientOfLogDensity) {
         const auto x = points_at(mixture, process->alpha(t), process->sigma(t), 22);
         const auto tt = torch::full({x.size(0)}, t, kF64);
         const auto score = oracle.forward(x, tt);
-        const auto grad = autograd_score([&](const auto& z) { return oracle.log_prob_t(z, tt); },
-                                         x);
-        expect_rows_close(score, grad, 1e-8,
-                          kind + " / " + name + " / t = " + std::to_string(t));
+        const auto grad =
+            autograd_score([&](const auto& z) { return oracle.log_prob_t(z, tt); }, x);
+        expect_rows_close(score, grad, 1e-8, kind + " / " + name + " / t = " + std::to_string(t));
       }
     }
   }
@@ -143,8 +141,8 @@ TEST(AnalyticTest, SingleGaussianMatchesClosedForm) {
       const double t = process->t_min() * std::pow(process->t_max() / process->t_min(), f);
       const double a = process->alpha(t), s = process->sigma(t);
       const auto expected = -(x - a * mu) / (a * a * s2 + s * s);
-      EXPECT_TRUE(torch::allclose(oracle.forward(x, torch::full({32}, t, kF64)), expected,
-                                  1e-12, 1e-12))
+      EXPECT_TRUE(
+          torch::allclose(oracle.forward(x, torch::full({32}, t, kF64)), expected, 1e-12, 1e-12))
           << name << " t = " << t;
     }
   }

@@ -43,7 +43,8 @@ Bytes label_file(uint32_t magic, uint32_t count, const Bytes& labels) {
 
 void write_plain(const fs::path& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 void write_gzip(const fs::path& path, const Bytes& bytes) {
@@ -161,8 +162,8 @@ TEST_F(IdxTest, RejectsTruncatedFiles) {
 }
 
 TEST_F(IdxTest, MissingFilesAreNamed) {
-  expect_rejected([&] { load_idx_dataset(dir_.string(), "train"); },
-                  "train-images-idx3-ubyte.gz", "no train images file");
+  expect_rejected([&] { load_idx_dataset(dir_.string(), "train"); }, "train-images-idx3-ubyte.gz",
+                  "no train images file");
   expect_rejected([&] { read_idx_images((dir_ / "absent").string()); }, "absent", "cannot open");
   EXPECT_THROW(load_idx_dataset((dir_ / "no-such-dir").string(), "train"), InputError);
   EXPECT_THROW(load_idx_dataset(dir_.string(), "validation"), InputError);
@@ -174,8 +175,8 @@ TEST_F(IdxTest, SelectsClassesAndFirstPerClass) {
   data.labels = torch::tensor({0, 1, 2, 1, 0, 2, 1}, torch::kInt64);
   data.rows = data.cols = 1;
   const auto some = select_classes(data, {1, 2});
-  EXPECT_TRUE(torch::equal(some.images.reshape({-1}),
-                           torch::tensor({1.0f, 2.0f, 3.0f, 5.0f, 6.0f})));
+  EXPECT_TRUE(
+      torch::equal(some.images.reshape({-1}), torch::tensor({1.0f, 2.0f, 3.0f, 5.0f, 6.0f})));
   const auto first = first_n_per_class(some, 2);
   EXPECT_TRUE(torch::equal(first.images.reshape({-1}), torch::tensor({1.0f, 2.0f, 3.0f, 5.0f})));
   EXPECT_TRUE(torch::equal(first.labels, torch::tensor({1, 2, 1, 2}, torch::kInt64)));

@@ -35,10 +35,11 @@ TEST(MetricsTest, SameMixtureIsAtNoiseLevelAndShiftGrowsMonotonically) {
   const int64_t n = 10000;
   const auto reference = three_modes(0.0).sample(n, seeded(1)).x;
   double previous_w2 = -1.0, previous_mmd = -1.0, noise_w2 = 0.0, noise_mmd = 0.0;
+  double w2_at_quarter = 0.0, mmd_at_quarter = 0.0;
   for (double shift : {0.0, 0.25, 0.5, 1.0}) {
     const auto x = three_modes(shift).sample(n, seeded(2)).x;
     const double w2 = sliced_w2(x, reference, 256, seeded(3));
-    const auto mmd = mmd_rbf(x, reference, n);
+    const auto mmd = mmd_rbf(x, reference);  // the first 4096 points of each
     std::cout << "[ metrics ] n = " << n << ", shift " << shift << ": sliced W2 " << w2
               << ", MMD^2 " << mmd.mmd2 << " (h = " << mmd.bandwidth << ")\n";
     EXPECT_GT(w2, previous_w2) << "shift " << shift;
@@ -48,12 +49,17 @@ TEST(MetricsTest, SameMixtureIsAtNoiseLevelAndShiftGrowsMonotonically) {
     if (shift == 0.0) {
       noise_w2 = w2;
       noise_mmd = mmd.mmd2;
+    } else if (shift == 0.25) {
+      w2_at_quarter = w2;
+      mmd_at_quarter = mmd.mmd2;
     }
   }
-  // At noise level: far below what the smallest shift (0.25) does. A pure shift by delta of
-  // every point moves each projection by delta |cos|, so W2 = delta sqrt(1/2) = 0.177 at 0.25.
-  EXPECT_LT(noise_w2, 0.05);
-  EXPECT_LT(std::abs(noise_mmd), 1e-3);
+  // At noise level: below half of what the smallest shift (0.25) gives. Neither is tiny at
+  // n = 10,000: the sliced W2 of a multi-modal mixture carries mode-weight fluctuations of order
+  // n^{-1/2} across the gaps between modes, and the unbiased MMD^2 on 4096 points fluctuates
+  // by about 1e-4 around 0.
+  EXPECT_LT(noise_w2, 0.5 * w2_at_quarter);
+  EXPECT_LT(std::abs(noise_mmd), 0.5 * mmd_at_quarter);
 }
 
 TEST(MetricsTest, SlicedW2OfOneDimensionalShiftIsTheShift) {
@@ -88,8 +94,7 @@ TEST(MetricsTest, NllOfExactSamplesMatchesEntropy) {
   GaussianMixture gaussian({GaussianComponent::dense(1.0, torch::zeros({3}, kF64), cov)});
   const int64_t n = 100000;
   const double entropy =
-      (1.5 * (kLog2Pi + 1.0) + 0.5 * std::get<1>(torch::linalg::slogdet(cov)).item<double>()) /
-      3.0;
+      (1.5 * (kLog2Pi + 1.0) + 0.5 * std::get<1>(torch::linalg::slogdet(cov)).item<double>()) / 3.0;
   // -log p = const + chi^2_3 / 2 has standard deviation sqrt(3/2); per dimension / 3.
   const double se = std::sqrt(1.5) / 3.0 / std::sqrt(static_cast<double>(n));
   EXPECT_NEAR(mean_nll_per_dim(gaussian, gaussian.sample(n, seeded(9)).x), entropy, 5.0 * se);
@@ -160,8 +165,7 @@ TEST(MetricsTest, ConfigLoadsStrictly) {
       YAML::Load("{num_projections: 32, reference_size: 500, seed: 3}"), "metrics");
   EXPECT_EQ(config.num_projections, 32);
   EXPECT_EQ(config.reference_size.value(), 500);
-  EXPECT_THROW(config::load<MetricsConfig>(YAML::Load("{projections: 3}"), "metrics"),
-               InputError);
+  EXPECT_THROW(config::load<MetricsConfig>(YAML::Load("{projections: 3}"), "metrics"), InputError);
   EXPECT_THROW(config::load<MetricsConfig>(YAML::Load("{num_projections: 0}"), "metrics"),
                InputError);
 }

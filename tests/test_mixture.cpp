@@ -63,8 +63,7 @@ torch::Tensor dense_log_prob(const Reference& r, const torch::Tensor& x, double 
   const auto eye = torch::eye(x.size(1), kF64);
   for (std::size_t k = 0; k < r.means.size(); ++k) {
     const auto cov = alpha * alpha * r.covariances[k] + sigma * sigma * eye;
-    terms.push_back(std::log(r.weights[k] / total) +
-                    dense_log_normal(x, alpha * r.means[k], cov));
+    terms.push_back(std::log(r.weights[k] / total) + dense_log_normal(x, alpha * r.means[k], cov));
   }
   return torch::logsumexp(torch::stack(terms, 1), 1);
 }
@@ -74,8 +73,9 @@ void expect_input_error(const std::function<void()>& f, const std::vector<std::s
     f();
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
-    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-        << "message '" << e.what() << "' lacks '" << p << "'";
+    for (const auto& p : parts)
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
+          << "message '" << e.what() << "' lacks '" << p << "'";
   }
 }
 
@@ -145,24 +145,41 @@ TEST(MixtureTest, InvalidComponentsNameTheirIndex) {
   const auto m = torch::zeros({2}, kF64);
   const auto ok = GaussianComponent::isotropic(1.0, m, 1.0);
   auto asym = torch::tensor({{1.0, 0.5}, {0.2, 1.0}}, kF64);
-  expect_input_error([&] { GaussianMixture({ok, GaussianComponent::dense(1.0, m, asym)}); },
-                     {"component 1", "symmetric"});
-  auto indefinite = torch::tensor({{1.0, 0.0}, {0.0, -0.1}}, kF64);
-  expect_input_error([&] { GaussianMixture({ok, GaussianComponent::dense(1.0, m, indefinite)}); },
-                     {"component 1", "positive semi-definite"});
   expect_input_error(
-      [&] { GaussianMixture({ok, ok, GaussianComponent::isotropic(1.0, torch::zeros({3}), 1)}); },
+      [&] {
+        GaussianMixture({ok, GaussianComponent::dense(1.0, m, asym)});
+      },
+      {"component 1", "symmetric"});
+  auto indefinite = torch::tensor({{1.0, 0.0}, {0.0, -0.1}}, kF64);
+  expect_input_error(
+      [&] {
+        GaussianMixture({ok, GaussianComponent::dense(1.0, m, indefinite)});
+      },
+      {"component 1", "positive semi-definite"});
+  expect_input_error(
+      [&] {
+        GaussianMixture({ok, ok, GaussianComponent::isotropic(1.0, torch::zeros({3}), 1)});
+      },
       {"component 2", "mean"});
   expect_input_error(
-      [&] { GaussianMixture({GaussianComponent::diagonal(1.0, m, torch::tensor({1.0, -1.0}))}); },
+      [&] {
+        GaussianMixture({GaussianComponent::diagonal(1.0, m, torch::tensor({1.0, -1.0}))});
+      },
       {"component 0", "diag"});
   expect_input_error(
-      [&] { GaussianMixture({ok, GaussianComponent::low_rank(1.0, m, torch::ones({3, 1}), 0)}); },
+      [&] {
+        GaussianMixture({ok, GaussianComponent::low_rank(1.0, m, torch::ones({3, 1}), 0)});
+      },
       {"component 1", "factor"});
-  expect_input_error([&] { GaussianMixture({ok, GaussianComponent::isotropic(0.0, m, 1.0)}); },
-                     {"component 1", "weight"});
   expect_input_error(
-      [&] { GaussianMixture({ok, GaussianComponent::low_rank(1.0, m, torch::ones({2, 1}), -1)}); },
+      [&] {
+        GaussianMixture({ok, GaussianComponent::isotropic(0.0, m, 1.0)});
+      },
+      {"component 1", "weight"});
+  expect_input_error(
+      [&] {
+        GaussianMixture({ok, GaussianComponent::low_rank(1.0, m, torch::ones({2, 1}), -1)});
+      },
       {"component 1", "noise"});
 }
 
@@ -174,10 +191,10 @@ TEST(MixtureTest, SingularCovarianceHasNoCleanDensity) {
   // Any sigma > 0 makes the noised marginal a proper density.
   const auto lp = mixture.evaluate(torch::zeros({1, 2}, kF64), 1.0, 0.1).log_prob;
   const auto cov = torch::tensor({{1.01, 0.0}, {0.0, 0.01}}, kF64);
-  EXPECT_NEAR(lp.item<double>(),
-              dense_log_normal(torch::zeros({1, 2}, kF64), torch::zeros({2}, kF64), cov)
-                  .item<double>(),
-              1e-10);
+  EXPECT_NEAR(
+      lp.item<double>(),
+      dense_log_normal(torch::zeros({1, 2}, kF64), torch::zeros({2}, kF64), cov).item<double>(),
+      1e-10);
 }
 
 TEST(MixtureTest, SamplingRecoversWeightsMeansAndVariances) {

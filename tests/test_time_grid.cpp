@@ -229,8 +229,12 @@ TEST(TimeGrid, InputErrors) {
   bad_spacing.spacing = "sideways";
   expect_grid_error("ddpm", bad_spacing, "spacing");
 
-  expect_grid_error("rf", grid_of("logsnr", 10), "lambda");  // alpha(1) = 0
-  expect_grid_error("rf", grid_of("karras", 10), "lambda");
+  // rf run to t = 1, where alpha = 0: grids in lambda cannot start there.
+  ProcessConfig rf_to_one;
+  rf_to_one.kind = "rf";
+  rf_to_one.t_max = 1.0;
+  for (const char* kind : {"logsnr", "karras"})
+    EXPECT_THROW(make_time_grid(*make_process(rf_to_one), grid_of(kind, 10)), InputError) << kind;
   expect_grid_error("edm", grid_of("karras", 10, 0.0), "rho");
 
   // Points that collide in float64 break the invariant, with a message.

@@ -1,0 +1,44 @@
+#include "apps/checkpoint_config.h"
+
+#include "core/errors.h"
+#include "models/checkpoint.h"
+
+namespace diffuse::cli {
+
+namespace {
+
+bool from_checkpoint(const std::string& section) {
+  return section == "process" || section == "data" || section == "model";
+}
+
+}  // namespace
+
+RunConfig load_checkpoint_run_config(const cxxopts::ParseResult& args,
+                                     const std::vector<FlagBinding>& flags,
+                                     const std::string& checkpoint) {
+  const YAML::Node saved = read_checkpoint_config(checkpoint);
+  YAML::Node root = YAML::Clone(saved);
+  if (args.count("config")) {
+    const YAML::Node user = config::read_file(args["config"].as<std::string>());
+    if (user.IsMap())
+      for (const auto& entry : user) {
+        const auto key = entry.first.as<std::string>();
+        if (!from_checkpoint(key)) root[key] = entry.second;
+      }
+  }
+  const RunConfig config = load_run_config(root, args, flags);
+  const RunConfig original = config::load<RunConfig>(saved);
+  const auto changed = [](const auto& a, const auto& b) {
+    return config::to_yaml(a) != config::to_yaml(b);
+  };
+  for (const auto& [section, differs] :
+       {std::pair<const char*, bool>{"process", changed(config.process, original.process)},
+        {"data", changed(config.data, original.data)},
+        {"model", changed(config.model, original.model)}})
+    if (differs)
+      throw InputError(std::string("config: ") + section + " comes from the checkpoint " +
+                       checkpoint + " (what the network was trained on) and cannot be changed");
+  return config;
+}
+
+}  // namespace diffuse::cli

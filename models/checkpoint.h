@@ -1,0 +1,63 @@
+// Checkpoint files (DESIGN.md "Files on disk"): one torch::serialize archive holding
+//   format  "diffuse-checkpoint-1"      kind    the model.kind        step  the training step
+//   config  the resolved run config (YAML text: process, data, model, train, ...)
+//   model   the network's parameters and buffers   ema  the same, of the EMA weights
+//   optimizer, rng                      the trainer's state (train/checkpoint.h writes them)
+// The trainer writes it to a temporary name and renames it (core/atomic_file.h). Sampling
+// needs only the first part:
+//
+//   LoadedModel loaded = load_model("runs/ring8-mlp/checkpoint.pt", options);  // EMA weights
+//   Denoiser denoiser(loaded.model, loaded.process);
+#pragma once
+
+#include "core/mixture_config.h"
+#include "core/process.h"
+#include "models/model_factory.h"
+#include "models/network.h"
+
+#include <torch/serialize.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <string>
+
+namespace diffuse {
+
+inline constexpr const char* kCheckpointFormat = "diffuse-checkpoint-1";
+
+// Opens a checkpoint; InputError for a missing file or one that is not a diffuse checkpoint.
+void open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive);
+
+struct CheckpointHeader {
+  std::string kind;    // model.kind
+  std::string config;  // resolved run config, YAML
+  std::int64_t step = 0;
+};
+
+void write_header(torch::serialize::OutputArchive& archive, const CheckpointHeader& header);
+// The run config a checkpoint carries; InputError as open_checkpoint, or for unreadable YAML.
+YAML::Node read_checkpoint_config(const std::string& path);
+CheckpointHeader read_header(torch::serialize::InputArchive& archive, const std::string& path);
+
+// Reads a module's parameters and buffers saved by Module::save, checking every name and shape
+// against `module` first (LibTorch's own load would silently take a tensor of another shape).
+// InputError naming `what` (e.g. "runs/x/checkpoint.pt: model") and the first mismatch.
+void read_module_state(torch::serialize::InputArchive& archive, torch::nn::Module& module,
+                       const std::string& what);
+
+struct LoadedModel {
+  NetworkModelPtr model;
+  ProcessPtr process;
+  YAML::Node config;  // the checkpoint's whole run config
+  ProcessConfig process_config;
+  DataConfig data;
+  ModelConfig model_config;
+  std::int64_t step = 0;
+};
+
+// The checkpoint's model with its EMA weights (ema = false: the raw weights), on options'
+// device and dtype, with the process and data of its config.
+LoadedModel load_model(const std::string& path, const torch::TensorOptions& options,
+                       bool ema = true);
+
+}  // namespace diffuse

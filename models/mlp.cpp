@@ -1,0 +1,57 @@
+#include "models/mlp.h"
+
+namespace diffuse {
+
+namespace {
+
+torch::nn::LayerNorm layer_norm_or_none(std::int64_t width, bool enabled) {
+  if (!enabled) return torch::nn::LayerNorm(nullptr);
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}));
+}
+
+}  // namespace
+
+ResidualBlockImpl::ResidualBlockImpl(std::int64_t width, bool layer_norm) {
+  norm_ = layer_norm_or_none(width, layer_norm);
+  if (layer_norm) register_module("norm", norm_);
+  fc1_ = register_module("fc1", torch::nn::Linear(width, width));
+  project_ = register_module("project", torch::nn::Linear(width, width));
+  fc2_ = register_module("fc2", torch::nn::Linear(width, width));
+}
+
+torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& h, const torch::Tensor& embedding) {
+  const auto y = norm_.is_empty() ? h : norm_(h);
+  return h + fc2_(torch::silu(fc1_(y) + project_(embedding)));
+}
+
+MlpNetImpl::MlpNetImpl(std::int64_t dim, std::int64_t width, std::int64_t depth,
+                       const NoiseEmbeddingOptions& embedding, bool layer_norm)
+    : width_(width), embedding_kind_(embedding.kind) {
+  input_ = register_module("input", torch::nn::Linear(dim, width));
+  embed_ = register_module("embed", NoiseEmbedding(embedding, width));
+  block_list_ = register_module("blocks", torch::nn::ModuleList());
+  for (std::int64_t k = 0; k < depth; ++k) {
+    blocks_.emplace_back(width, layer_norm);
+    block_list_->push_back(blocks_.back());
+  }
+  norm_ = layer_norm_or_none(width, layer_norm);
+  if (layer_norm) register_module("norm", norm_);
+  output_ = register_module("output", torch::nn::Linear(width, dim));
+  torch::nn::init::zeros_(output_->weight);
+  torch::nn::init::zeros_(output_->bias);
+}
+
+torch::Tensor MlpNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) {
+  const auto e = embed_(c_noise);
+  auto h = input_(x_in);
+  for (auto& block : blocks_) h = block(h, e);
+  if (!norm_.is_empty()) h = norm_(h);
+  return output_(torch::silu(h));
+}
+
+std::string MlpNetImpl::describe() const {
+  return "width " + std::to_string(width_) + ", depth " + std::to_string(blocks_.size()) +
+         ", " + embedding_kind_ + " embedding";
+}
+
+}  // namespace diffuse

@@ -1,0 +1,43 @@
+// `mlp`: a deep residual MLP for general data (the "Deep NN" row of the seed talk's table).
+// x_in -> Linear(D, width) -> depth x [h + Linear(SiLU(Linear(LayerNorm(h)) + P_k e))]
+//      -> LayerNorm -> SiLU -> Linear(width, D), zero-initialised (EDM's init_zero output),
+// where e is the noise-level embedding (models/time_embedding.h) and P_k a per-block projection.
+#pragma once
+
+#include "models/network.h"
+#include "models/time_embedding.h"
+
+#include <vector>
+
+namespace diffuse {
+
+class ResidualBlockImpl : public torch::nn::Module {
+ public:
+  ResidualBlockImpl(std::int64_t width, bool layer_norm);
+  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& embedding);
+
+ private:
+  torch::nn::LayerNorm norm_{nullptr};
+  torch::nn::Linear fc1_{nullptr}, project_{nullptr}, fc2_{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
+class MlpNetImpl : public RawNetworkImpl {
+ public:
+  MlpNetImpl(std::int64_t dim, std::int64_t width, std::int64_t depth,
+             const NoiseEmbeddingOptions& embedding, bool layer_norm);
+  torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) override;
+  std::string describe() const override;
+
+ private:
+  std::int64_t width_;
+  std::string embedding_kind_;
+  torch::nn::Linear input_{nullptr}, output_{nullptr};
+  NoiseEmbedding embed_{nullptr};
+  torch::nn::ModuleList block_list_{nullptr};  // names the blocks blocks.0, blocks.1, ...
+  std::vector<ResidualBlock> blocks_;
+  torch::nn::LayerNorm norm_{nullptr};
+};
+TORCH_MODULE(MlpNet);
+
+}  // namespace diffuse

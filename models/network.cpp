@@ -1,0 +1,48 @@
+#include "models/network.h"
+
+#include "core/errors.h"
+#include "models/denoiser.h"
+
+#include <cstdio>
+
+namespace diffuse {
+
+PreconditionedModel::PreconditionedModel(std::string kind,
+                                         std::shared_ptr<RawNetworkImpl> network,
+                                         Preconditioner preconditioner, ProcessPtr process)
+    : kind_(std::move(kind)),
+      network_(std::move(network)),
+      preconditioner_(std::move(preconditioner)),
+      process_(std::move(process)) {
+  require(network_ != nullptr && process_ != nullptr, "PreconditionedModel: missing parts");
+}
+
+torch::Tensor PreconditionedModel::forward(const torch::Tensor& x, const torch::Tensor& t) {
+  require(x.dim() >= 2 && t.numel() == x.size(0),
+          "model forward: expected x [B, dims...] and t [B]");
+  const auto flat = x.reshape({x.size(0), -1});
+  const auto p = preconditioner_.at(coefficients_at(*process_, t.reshape({-1}), flat));
+  auto out = p.c_out * network_->forward(p.c_in * flat, p.c_noise);
+  if (p.c_skip.defined()) out = out + p.c_skip * flat;
+  return out.reshape(x.sizes());
+}
+
+std::string PreconditionedModel::describe() const {
+  return kind_ + " (" + network_->describe() + ", " + preconditioner_.name() + ", " +
+         count_parameters(*network_) + " parameters)";
+}
+
+std::string count_parameters(const torch::nn::Module& module) {
+  std::int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  char text[32];
+  if (n >= 1000000)
+    std::snprintf(text, sizeof text, "%.2fM", n / 1e6);
+  else if (n >= 1000)
+    std::snprintf(text, sizeof text, "%.1fk", n / 1e3);
+  else
+    std::snprintf(text, sizeof text, "%lld", static_cast<long long>(n));
+  return text;
+}
+
+}  // namespace diffuse

@@ -1,0 +1,61 @@
+// Trained score networks (issue 6): a NetworkModel is a ScoreModel whose weights live in a
+// torch::nn::Module, which optimisers, the EMA and checkpoints work on. Most kinds are a raw
+// network F(x_in, c_noise) behind the preconditioning of models/preconditioning.h
+// (PreconditionedModel); `subspace` wraps another NetworkModel (models/subspace.h).
+//
+//   NetworkModelPtr net = make_network(config.model, process, dim, options);
+//   torch::optim::Adam adam(net->module()->parameters(), 1e-3);
+//   torch::Tensor eps_hat = net->forward(x, t);      // in net->parameterization()
+#pragma once
+
+#include "core/process.h"
+#include "models/preconditioning.h"
+#include "models/score_model.h"
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+namespace diffuse {
+
+class NetworkModel : public ScoreModel {
+ public:
+  // The module holding every parameter and buffer (names are the checkpoint's keys).
+  virtual std::shared_ptr<torch::nn::Module> module() const = 0;
+  // The config's model.kind that built it (linear, two-layer, mlp, subspace).
+  virtual std::string kind() const = 0;
+};
+
+using NetworkModelPtr = std::shared_ptr<NetworkModel>;
+
+// A raw network: x_in [B, D] (already scaled by c_in) and c_noise [B] -> F [B, D].
+class RawNetworkImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) = 0;
+  virtual std::string describe() const = 0;
+};
+
+// out = c_skip x + c_out F(c_in x, c_noise); x may be [B, dims...] (flattened for F).
+class PreconditionedModel : public NetworkModel {
+ public:
+  PreconditionedModel(std::string kind, std::shared_ptr<RawNetworkImpl> network,
+                      Preconditioner preconditioner, ProcessPtr process);
+
+  Parameterization parameterization() const override { return preconditioner_.output(); }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override;
+  std::string describe() const override;
+  std::shared_ptr<torch::nn::Module> module() const override { return network_; }
+  std::string kind() const override { return kind_; }
+
+ private:
+  std::string kind_;
+  std::shared_ptr<RawNetworkImpl> network_;
+  Preconditioner preconditioner_;
+  ProcessPtr process_;
+};
+
+// Parameters of a module, for describe(): 12345 -> "12.3k".
+std::string count_parameters(const torch::nn::Module& module);
+
+}  // namespace diffuse

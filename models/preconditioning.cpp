@@ -1,0 +1,80 @@
+#include "models/preconditioning.h"
+
+#include "core/errors.h"
+
+#include <algorithm>
+
+namespace diffuse {
+
+namespace {
+
+// |c_noise| <= 5, i.e. sigma / alpha in [e^-20, e^20]: alpha reaches 0 at rf's t = 1, where
+// log(sigma / alpha) is infinite and a sinusoidal embedding of it would be NaN.
+constexpr double kNoiseFeatureBound = 5.0;
+
+}  // namespace
+
+const std::vector<std::string>& network_parameterizations() {
+  static const std::vector<std::string> names = {"auto",     "eps",   "x0", "v",
+                                                 "velocity", "score", "edm"};
+  return names;
+}
+
+std::string default_parameterization(const ForwardProcess& process) {
+  if (process.variance_preserving()) return "eps";
+  const std::string name = process.name();
+  if (name == "edm") return "edm";
+  if (name == "rf") return "velocity";
+  return "score";  // ve, ve-geometric
+}
+
+std::string resolve_parameterization(const std::string& name, const ForwardProcess& process) {
+  return name == "auto" ? default_parameterization(process) : name;
+}
+
+Preconditioner::Preconditioner(std::string name, double sigma_data)
+    : name_(std::move(name)), output_(Parameterization::x0), sigma_data_(sigma_data) {
+  const auto& names = network_parameterizations();
+  require(name_ != "auto" && std::find(names.begin(), names.end(), name_) != names.end(),
+          "model.parameterization = '" + name_ +
+              "': expected eps, x0, v, velocity, score or edm");
+  require(sigma_data_ > 0.0, "model.sigma_data must be > 0");
+  if (name_ != "edm") output_ = parse_parameterization(name_);
+}
+
+Preconditioning Preconditioner::at(const ProcessCoefficients& c) const {
+  const auto &a = c.alpha, &s = c.sigma;
+  const double sd = sigma_data_;
+  Preconditioning p;
+  // sqrt(sigma^2 + sigma_data^2 alpha^2) = alpha sqrt(sigma_hat^2 + sigma_data^2): the RMS of x.
+  const auto scale = (s * s + (sd * sd) * a * a).sqrt();
+  p.c_in = 1.0 / scale;
+  p.c_noise = ((s / a).log() * 0.25)
+                  .clamp(-kNoiseFeatureBound, kNoiseFeatureBound)
+                  .reshape({-1});
+  if (name_ == "edm") {
+    // Table 1 on x / alpha with sigma_hat = sigma / alpha, multiplied through by alpha so that
+    // alpha -> 0 stays finite: c_skip (x / alpha) = sd^2 alpha / (sigma^2 + sd^2 alpha^2) x.
+    p.c_skip = (sd * sd) * a / (scale * scale);
+    p.c_out = s * sd / scale;
+    return p;
+  }
+  switch (output_) {
+    case Parameterization::eps: p.c_out = torch::ones_like(a); break;
+    case Parameterization::x0: p.c_out = torch::full_like(a, sd); break;
+    case Parameterization::v: p.c_out = (a * a + (sd * sd) * s * s).sqrt(); break;
+    case Parameterization::velocity:
+      p.c_out = ((sd * sd) * c.dalpha_dt * c.dalpha_dt + c.dsigma_dt * c.dsigma_dt).sqrt();
+      break;
+    case Parameterization::score: p.c_out = 1.0 / s; break;
+  }
+  return p;
+}
+
+torch::Tensor edm_loss_weight(const ProcessCoefficients& c, double sigma_data) {
+  const auto &a = c.alpha, &s = c.sigma;
+  const double sd2 = sigma_data * sigma_data;
+  return (s * s + sd2 * a * a) / (s * s * sd2);
+}
+
+}  // namespace diffuse

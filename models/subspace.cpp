@@ -1,0 +1,57 @@
+#include "models/subspace.h"
+
+#include "core/errors.h"
+#include "models/denoiser.h"
+
+namespace diffuse {
+
+SubspaceModuleImpl::SubspaceModuleImpl(torch::Tensor raw_basis,
+                                       std::shared_ptr<torch::nn::Module> latent) {
+  raw_basis_ = register_parameter("basis", std::move(raw_basis));
+  register_module("latent", std::move(latent));
+}
+
+torch::Tensor SubspaceModuleImpl::basis() const {
+  return std::get<0>(torch::linalg_qr(raw_basis_, "reduced"));
+}
+
+SubspaceModel::SubspaceModel(std::string kind, NetworkModelPtr latent, torch::Tensor raw_basis,
+                             ProcessPtr process)
+    : kind_(std::move(kind)), latent_(std::move(latent)), process_(std::move(process)) {
+  require(latent_ != nullptr && process_ != nullptr, "SubspaceModel: missing parts");
+  require(raw_basis.dim() == 2 && raw_basis.size(1) <= raw_basis.size(0),
+          "SubspaceModel: the basis must be D x d with d <= D");
+  module_ = SubspaceModule(std::move(raw_basis), latent_->module());
+}
+
+torch::Tensor SubspaceModel::forward(const torch::Tensor& x, const torch::Tensor& t) {
+  const auto flat = x.reshape({x.size(0), -1});
+  const auto a = module_->basis();  // [D, d]
+  const auto z = flat.matmul(a);    // A^T x, [B, d]
+  const auto latent = latent_->forward(z, t).matmul(a.t());
+  const auto c = coefficients_at(*process_, t.reshape({-1}), flat);
+  const auto eps_perp = (flat - z.matmul(a.t())) / c.sigma;
+  const auto out =
+      latent + predict(parameterization(), torch::zeros_like(flat), eps_perp, c);
+  return out.reshape(x.sizes());
+}
+
+std::string SubspaceModel::describe() const {
+  const auto a = module_->basis();
+  return kind_ + " (rank " + std::to_string(a.size(1)) + " of " + std::to_string(a.size(0)) +
+         "; latent " + latent_->describe() + ")";
+}
+
+torch::Tensor initial_basis(std::int64_t dim, std::int64_t rank, const torch::Tensor& data) {
+  require(rank >= 1 && rank <= dim, "model.rank = " + std::to_string(rank) +
+                                        ": expected 1 <= rank <= the data's dimension " +
+                                        std::to_string(dim));
+  if (!data.defined()) return torch::randn({dim, rank}, torch::kFloat64);
+  const auto x = data.reshape({data.size(0), -1}).to(torch::kCPU, torch::kFloat64);
+  require(x.size(1) == dim, "initial_basis: data has the wrong dimension");
+  // Eigenvectors of the second moment X^T X / n, largest eigenvalues first.
+  const auto [values, vectors] = torch::linalg::eigh(x.t().matmul(x) / x.size(0), "L");
+  return vectors.flip({1}).narrow(1, 0, rank).contiguous();
+}
+
+}  // namespace diffuse

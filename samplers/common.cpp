@@ -1,0 +1,118 @@
+#include "samplers/common.h"
+
+#include "core/errors.h"
+#include "core/npy.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace diffuse {
+
+namespace {
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Wraps a Denoiser as a model that predicts the transformed x0; the outer view built on it
+// recomputes eps from that x0. The wrapped Denoiser counts the evaluations.
+class TransformedX0Model final : public ScoreModel {
+ public:
+  TransformedX0Model(const Denoiser& inner, const SamplerConfig& config)
+      : inner_(inner), config_(config) {}
+
+  Parameterization parameterization() const override { return Parameterization::x0; }
+
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override {
+    return transform_x0(inner_.predict(x, t).x0, config_);
+  }
+
+  std::string describe() const override {
+    return inner_.model()->describe() + " (x0 clipped / thresholded)";
+  }
+
+ private:
+  const Denoiser& inner_;
+  SamplerConfig config_;
+};
+
+}  // namespace
+
+std::vector<double> load_times_file(const std::string& path) {
+  if (ends_with(path, ".npy")) {
+    const auto t = load_npy(path, 1).to(torch::kFloat64).contiguous();
+    return {t.data_ptr<double>(), t.data_ptr<double>() + t.numel()};
+  }
+  std::ifstream in(path);
+  require(in.good(), "sampler.times_file: cannot open '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string body = text.str();
+  for (char& c : body)
+    if (c == ',') c = ' ';
+  std::istringstream words(body);
+  std::vector<double> times;
+  std::string word;
+  while (words >> word) {
+    std::size_t used = 0;
+    double value = 0.0;
+    try {
+      value = std::stod(word, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    require(used == word.size(), "sampler.times_file '" + path + "': '" + word +
+                                     "' is not a number (expected times separated by white "
+                                     "space or commas)");
+    times.push_back(value);
+  }
+  require(!times.empty(), "sampler.times_file '" + path + "' holds no times");
+  return times;
+}
+
+std::vector<double> given_times(const SamplerConfig& config) {
+  if (config.times_file.empty()) return config.times;
+  require(config.times.empty(),
+          "sampler.times and sampler.times_file are both set; give the grid one way");
+  return load_times_file(config.times_file);
+}
+
+const std::vector<std::string>& variance_preserving_kinds() {
+  static const std::vector<std::string> kinds = [] {
+    std::vector<std::string> out;
+    for (const auto& kind : process_kinds()) {
+      ProcessConfig config;
+      config.kind = kind;
+      if (make_process(config)->variance_preserving()) out.push_back(kind);
+    }
+    return out;
+  }();
+  return kinds;
+}
+
+bool transforms_x0(const SamplerConfig& config) {
+  return config.clip_x0.has_value() || config.dynamic_threshold.has_value();
+}
+
+torch::Tensor transform_x0(const torch::Tensor& x0, const SamplerConfig& config) {
+  if (!config.dynamic_threshold) {
+    if (!config.clip_x0) return x0;
+    return x0.clamp(-*config.clip_x0, *config.clip_x0);
+  }
+  // Imagen's dynamic thresholding: s is the p-quantile of |x0| over each sample, floored at c.
+  const double c = config.clip_x0.value_or(1.0);
+  const auto flat = x0.abs().reshape({x0.size(0), -1});
+  std::vector<std::int64_t> shape(x0.dim(), 1);
+  shape[0] = x0.size(0);
+  const auto s = torch::quantile(flat, *config.dynamic_threshold, 1).clamp_min(c).reshape(shape);
+  return torch::max(torch::min(x0, s), -s) * (c / s);
+}
+
+PredictionTransform::PredictionTransform(const Denoiser& denoiser, const SamplerConfig& config)
+    : denoiser_(denoiser) {
+  if (!transforms_x0(config)) return;
+  view_.emplace(std::make_shared<TransformedX0Model>(denoiser, config), denoiser.process_ptr());
+}
+
+}  // namespace diffuse

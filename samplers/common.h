@@ -1,0 +1,53 @@
+// Pieces every sampler family shares, written once (STYLE lesson 4): the user-given time grid
+// (`sampler.times` or `sampler.times_file`) and the x0 prediction transforms for image data
+// (static clipping, and Imagen's dynamic thresholding, Saharia et al. 2022, sec. 2.3).
+//
+//   PredictionTransform transformed(denoiser, config);   // in run_sampler
+//   x = row.sample(transformed.view(), x_T, times, noise, config);
+//
+// The transforms act inside a Denoiser view, so every sampler gets them without knowing:
+// the view's x0 is the transformed prediction and its eps is recomputed from it, so that
+// x = alpha x0 + sigma eps still holds. Classifier-free guidance belongs in the same place
+// once conditional models exist (a view mixing the conditional and unconditional predictions).
+#pragma once
+
+#include "samplers/sampler.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace diffuse {
+
+// The times of `sampler.times` or, when `sampler.times_file` is set, of that file: a 1-D .npy
+// array or a text file of numbers separated by white space or commas. Empty when neither is set;
+// InputError when both are, or for an unreadable file.
+std::vector<double> given_times(const SamplerConfig& config);
+std::vector<double> load_times_file(const std::string& path);
+
+// The process kinds that are variance preserving (alpha^2 + sigma^2 = 1), in process_kinds()
+// order: the `processes` of rows whose formulas hold only there (DDPM, DDIM).
+const std::vector<std::string>& variance_preserving_kinds();
+
+// True when the config asks for an x0 transform (clip_x0 or dynamic_threshold).
+bool transforms_x0(const SamplerConfig& config);
+
+// x0 -> clamp(x0, -c, c) with c = clip_x0. With dynamic_threshold p (Imagen): per sample,
+// s = max(quantile_p(|x0|), c) with c = clip_x0 or 1, then x0 -> clamp(x0, -s, s) c / s, so the
+// result lies in [-c, c] and samples with few saturated values are left unscaled.
+torch::Tensor transform_x0(const torch::Tensor& x0, const SamplerConfig& config);
+
+// The Denoiser a sampler should see: `denoiser` itself when no transform is configured, else a
+// view whose predictions pass through transform_x0. Evaluations count on `denoiser` either way.
+// The view refers to `denoiser`: use it only while `denoiser` lives.
+class PredictionTransform {
+ public:
+  PredictionTransform(const Denoiser& denoiser, const SamplerConfig& config);
+  const Denoiser& view() const { return view_ ? *view_ : denoiser_; }
+
+ private:
+  const Denoiser& denoiser_;
+  std::optional<Denoiser> view_;
+};
+
+}  // namespace diffuse

@@ -1,0 +1,60 @@
+// DDPM and DDIM on variance-preserving processes, in two forms.
+//
+// The discrete form of the convergence theory (Li, Wei, Chen, Chi 2024), one step from grid time
+// t to the next grid time s < t:
+//   Y_s = (Y_t + eta_t s_t(Y_t) + sigma_t z) / sqrt(alpha_t),   alpha_t := abar_t / abar_s,
+// with abar = alpha(t)^2 of the process, s_t the score and z ~ N(0, I):
+//   DDPM  eta_t = 1 - alpha_t,  sigma_t^2 = (1 - alpha_t)(alpha_t - abar_t) / (1 - abar_t)
+//   DDIM  eta_t = (1 - alpha_t) / (1 + sqrt((alpha_t - abar_t) / (1 - abar_t))),  sigma_t = 0.
+// On `ddpm` / `ddpm-theory` with a ddpm grid through every knot these are the theory's
+// coefficients; a subset of knots, or any VP schedule on any grid, uses the step's alpha_t.
+// DDPM is Ho et al.'s ancestral step with the posterior variance; DDIM equals Song et al.'s
+// eta = 0 update exactly (not only to first order): with q^2 = (alpha_t - abar_t)/(1 - abar_t),
+// sigma_t^2 - sqrt(alpha_t) sigma_t sigma_s = (1 - alpha_t) / (1 + q) in VP variables.
+//
+// The general-eta theory form (`ddim-eta`) is Song et al.'s eta-family rewritten in these
+// variables: with S^2 = eta^2 (1 - alpha_t) q^2 (eta^2 times DDPM's sigma_t^2),
+//   eta_t = (1 - alpha_t + S^2) / (1 + sqrt(q^2 - S^2 / (1 - abar_t))),  sigma_t = S,
+// which is DDIM's coefficient at eta = 0 and DDPM's (1 - alpha_t) at eta = 1.
+//
+// Song et al. 2021 (`ddim-song`, `ddim-song-eta`), eq. 12 with eq. 16's noise:
+//   x_s = alpha_s x0_hat + sqrt(sigma_s^2 - c^2) eps_hat + c z,
+//   c = eta (sigma_s / sigma_t) sqrt(1 - alpha_t^2 / alpha_s^2).
+#pragma once
+
+#include "samplers/sampler.h"
+
+namespace diffuse {
+
+// Host coefficients of one theory-form step t -> s.
+struct TheoryStepCoefficients {
+  double inv_sqrt_alpha = 1.0;  // 1 / sqrt(alpha_t), alpha_t = abar_t / abar_s
+  double eta = 0.0;             // eta_t, multiplies the score s_t(Y_t)
+  double sigma = 0.0;           // sigma_t, multiplies z
+};
+
+TheoryStepCoefficients ddpm_step_coefficients(const ForwardProcess& process, double t, double s);
+// InputError when eta is so large that the step's variance would exceed what it can hold.
+TheoryStepCoefficients ddim_step_coefficients(const ForwardProcess& process, double t, double s,
+                                              double eta);
+
+// Theory form: DDPM; DDIM (eta = 0); DDIM with config.eta. NFE = K.
+torch::Tensor sample_ddpm(const Denoiser& denoiser, torch::Tensor x,
+                          const std::vector<double>& times, NoiseSource& noise,
+                          const SamplerConfig& config);
+torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x,
+                          const std::vector<double>& times, NoiseSource& noise,
+                          const SamplerConfig& config);
+torch::Tensor sample_ddim_eta(const Denoiser& denoiser, torch::Tensor x,
+                              const std::vector<double>& times, NoiseSource& noise,
+                              const SamplerConfig& config);
+
+// Song et al. 2021, eq. 12: eta = 0; and with config.eta. NFE = K.
+torch::Tensor sample_ddim_song(const Denoiser& denoiser, torch::Tensor x,
+                               const std::vector<double>& times, NoiseSource& noise,
+                               const SamplerConfig& config);
+torch::Tensor sample_ddim_song_eta(const Denoiser& denoiser, torch::Tensor x,
+                                   const std::vector<double>& times, NoiseSource& noise,
+                                   const SamplerConfig& config);
+
+}  // namespace diffuse

@@ -1,0 +1,101 @@
+#include "samplers/sde.h"
+
+#include "core/errors.h"
+#include "samplers/families.h"
+#include "samplers/ode.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+namespace diffuse {
+
+namespace {
+
+std::string number(double value) {
+  std::ostringstream out;
+  out.precision(6);
+  out << value;
+  return out.str();
+}
+
+}  // namespace
+
+torch::Tensor sample_euler_maruyama(const Denoiser& denoiser, torch::Tensor x,
+                                    const std::vector<double>& times, NoiseSource& noise,
+                                    const SamplerConfig&) {
+  // Song et al. 2021 eq. 6, dx = [f x - g^2 score] dt + g dw, one Euler-Maruyama step per interval.
+  struct Step {
+    double f, g2, dt;
+  };
+  const auto& process = denoiser.process();
+  std::vector<Step> steps;
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    const double t = times[i], f = process.f(t), g2 = process.g2(t);
+    require(std::isfinite(f) && std::isfinite(g2),
+            "sampler 'euler-maruyama': the reverse SDE of process '" + process.name() +
+                "' has an infinite drift or diffusion at t = " + number(t) +
+                "; start the grid below that time (process.t_max)");
+    steps.push_back({f, g2, times[i + 1] - t});
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& s = steps[i];
+    const auto score = denoiser.score(x, times[i]);
+    x = x + s.dt * (s.f * x - s.g2 * score) + std::sqrt(s.g2 * std::abs(s.dt)) * noise.like(x);
+  }
+  return x;
+}
+
+torch::Tensor sample_heun_churn(const Denoiser& denoiser, torch::Tensor x,
+                                const std::vector<double>& times, NoiseSource& noise,
+                                const SamplerConfig& config) {
+  // Karras et al. 2022, Algorithm 2, in the scaled variable x / alpha with s = sigma / alpha.
+  struct Churn {
+    bool churned;
+    double t_hat, scale, noise;  // x_hat = scale x + noise z
+  };
+  const auto& process = denoiser.process();
+  const double steps = static_cast<double>(times.size() - 1);
+  const double s_tmax = config.s_tmax.value_or(std::numeric_limits<double>::infinity());
+  std::vector<Churn> churn;
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    const double t = times[i], s = std::exp(-process.lambda(t));
+    // gamma_i = min(S_churn / N, sqrt(2) - 1) on [S_tmin, S_tmax]; none where s is infinite.
+    const bool inside = std::isfinite(s) && s >= config.s_tmin && s <= s_tmax;
+    const double gamma = inside ? std::min(config.s_churn / steps, std::sqrt(2.0) - 1.0) : 0.0;
+    if (gamma <= 0.0) {
+      churn.push_back({false, t, 1.0, 0.0});
+      continue;
+    }
+    const double s_hat = s * (1.0 + gamma);
+    const double t_hat = process.t_of_lambda(-std::log(s_hat));
+    const double alpha_hat = process.alpha(t_hat);
+    churn.push_back({true, t_hat, alpha_hat / process.alpha(t),
+                     alpha_hat * s * std::sqrt(gamma * (2.0 + gamma)) * config.s_noise});
+  }
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    const auto& c = churn[i];
+    // Increase the noise level to t_hat (Algorithm 2, lines 4-5).
+    const auto x_hat = c.churned ? c.scale * x + c.noise * noise.like(x) : x;
+    const double t_hat = c.t_hat, t_next = times[i + 1], h = t_next - t_hat;
+    const auto d = ode_velocity(denoiser, x_hat, t_hat);        // Euler slope at t_hat
+    const auto x_euler = x_hat + h * d;                         // predictor
+    const auto d_next = ode_velocity(denoiser, x_euler, t_next);  // slope at the prediction
+    x = x_hat + (0.5 * h) * (d + d_next);                       // trapezoidal corrector
+  }
+  return x;
+}
+
+std::vector<SamplerInfo> sde_samplers() {
+  return {
+      {"euler-maruyama", "reverse SDE, Euler-Maruyama (Song et al. 2021, eq. 6)", 1, true,
+       evaluations_per_step(1), {}, sample_euler_maruyama},
+      {"heun-churn",
+       "Heun with EDM's churn (Karras et al. 2022, Algorithm 2; s_churn, s_tmin, s_tmax, "
+       "s_noise), any process via x / alpha",
+       2, true, evaluations_per_step(2), {}, sample_heun_churn},
+  };
+}
+
+}  // namespace diffuse

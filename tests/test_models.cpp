@@ -1,0 +1,233 @@
+// The trained-network kinds (issue 6): output shapes, declared parameterizations per process, the
+// preconditioning at initialisation, the subspace form's orthogonal part, finite outputs over a
+// process's whole time range.
+#include "core/errors.h"
+#include "core/process.h"
+#include "models/denoiser.h"
+#include "models/model_factory.h"
+#include "models/network_factory.h"
+#include "models/preconditioning.h"
+#include "models/subspace.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace diffuse {
+namespace {
+
+ProcessPtr process_of(const std::string& kind) {
+  ProcessConfig config;
+  config.kind = kind;
+  return make_process(config);
+}
+
+ModelConfig small_config(const std::string& kind, const ForwardProcess& process, int dim) {
+  ModelConfig c;
+  c.kind = kind;
+  c.width = 32;
+  c.depth = 2;
+  c.hidden = 16;
+  c.components = 3;
+  c.embedding_dim = 16;
+  c.dim = dim;
+  c.sigma_data = 1.5;
+  c.parameterization = resolve_parameterization("auto", process);
+  return c;
+}
+
+struct KindCase {
+  std::string kind;
+  std::optional<int> rank;
+  std::string latent = "mlp";
+  std::string matrix = "full";
+};
+
+class ModelKinds : public ::testing::TestWithParam<KindCase> {};
+
+TEST_P(ModelKinds, OutputShapeAndParameterizationForEveryProcessConvention) {
+  const std::pair<const char*, Parameterization> cases[] = {
+      {"vp-linear", Parameterization::eps},
+      {"edm", Parameterization::x0},
+      {"rf", Parameterization::velocity},
+      {"ve", Parameterization::score}};
+  for (const auto& [process_kind, expected] : cases) {
+    const auto process = process_of(process_kind);
+    auto config = small_config(GetParam().kind, *process, 4);
+    config.rank = GetParam().rank;
+    config.latent = GetParam().latent;
+    config.matrix = GetParam().matrix;
+    torch::manual_seed(0);
+    const auto model = make_network(config, process, torch::kFloat32);
+    EXPECT_EQ(model->parameterization(), expected) << process_kind;
+    EXPECT_EQ(model->kind(), GetParam().kind);
+    const auto x = torch::randn({5, 4});
+    const auto t = process->t_min() + torch::rand({5}) * (process->t_max() - process->t_min());
+    const auto out = model->forward(x, t);
+    EXPECT_EQ(out.sizes(), x.sizes()) << process_kind;
+    EXPECT_TRUE(torch::isfinite(out).all().item<bool>()) << process_kind;
+    EXPECT_FALSE(model->describe().empty());
+    EXPECT_GT(model->module()->parameters().size(), 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, ModelKinds,
+    ::testing::Values(KindCase{"linear", {}}, KindCase{"linear", {}, "mlp", "diag"},
+                      KindCase{"linear", 2}, KindCase{"two-layer", {}},
+                      KindCase{"two-layer", {}, "mlp", "diag"}, KindCase{"mlp", {}},
+                      KindCase{"subspace", 2, "mlp"}, KindCase{"subspace", 3, "two-layer"},
+                      KindCase{"subspace", 1, "linear"}),
+    [](const auto& info) {
+      std::string name = info.param.kind + (info.param.rank ? "_rank" : "") + "_" +
+                         info.param.latent + "_" + info.param.matrix;
+      for (auto& ch : name)
+        if (ch == '-') ch = '_';
+      return name;
+    });
+
+TEST(ModelTest, ImageShapedInputKeepsItsShape) {
+  const auto process = process_of("vp-linear");
+  const auto model = make_network(small_config("mlp", *process, 12), process, torch::kFloat32);
+  const auto x = torch::randn({3, 3, 4});
+  EXPECT_EQ(model->forward(x, torch::full({3}, 0.5)).sizes(), x.sizes());
+}
+
+TEST(ModelTest, ConfiguredParameterizationOverridesTheProcessDefault) {
+  const auto process = process_of("vp-linear");
+  for (const char* name : {"x0", "v", "velocity", "score", "eps"}) {
+    auto config = small_config("mlp", *process, 2);
+    config.parameterization = name;
+    EXPECT_EQ(to_string(make_network(config, process, torch::kFloat32)->parameterization()),
+              name);
+  }
+  auto config = small_config("mlp", *process, 2);
+  config.parameterization = "edm";
+  EXPECT_EQ(make_network(config, process, torch::kFloat32)->parameterization(),
+            Parameterization::x0);
+}
+
+// The mlp's output layer starts at zero, so an EDM model starts as D(x) = c_skip x with
+// c_skip = sigma_data^2 / (sigma^2 + sigma_data^2) (Karras et al. 2022, Table 1).
+TEST(ModelTest, EdmModelStartsAtTheSkipConnection) {
+  const auto process = process_of("edm");
+  const auto config = small_config("mlp", *process, 3);
+  const auto model = make_network(config, process, torch::kFloat64);
+  const auto x = torch::randn({4, 3}, torch::kFloat64);
+  const auto sigma = torch::tensor({0.01, 0.5, 2.0, 80.0}, torch::kFloat64);
+  const double sd2 = 1.5 * 1.5;
+  const auto expected = sd2 / (sigma * sigma + sd2).unsqueeze(1) * x;
+  EXPECT_TRUE(torch::allclose(model->forward(x, sigma), expected, 1e-12, 1e-12));
+}
+
+TEST(PreconditioningTest, EdmRowMatchesTableOne) {
+  const Preconditioner pre("edm", 0.5);
+  const auto sigma = torch::tensor({{0.002}, {1.0}, {80.0}}, torch::kFloat64);
+  const auto one = torch::ones_like(sigma);
+  const auto p = pre.at({one, sigma, torch::zeros_like(sigma), one});
+  const auto root = (sigma * sigma + 0.25).sqrt();
+  EXPECT_TRUE(torch::allclose(p.c_skip, 0.25 / (sigma * sigma + 0.25)));
+  EXPECT_TRUE(torch::allclose(p.c_out, sigma * 0.5 / root));
+  EXPECT_TRUE(torch::allclose(p.c_in, 1.0 / root));
+  EXPECT_TRUE(torch::allclose(p.c_noise, sigma.log().reshape({-1}) / 4));
+  EXPECT_TRUE(torch::allclose(edm_loss_weight({one, sigma, one, one}, 0.5),
+                              (sigma * sigma + 0.25) / (sigma * 0.5).square()));
+}
+
+TEST(PreconditioningTest, FiniteWhereAlphaVanishes) {
+  const auto process = process_of("rf");
+  for (const char* name : {"velocity", "edm", "eps"}) {
+    auto config = small_config("mlp", *process, 2);
+    config.parameterization = name;
+    const auto model = make_network(config, process, torch::kFloat32);
+    const auto out = model->forward(torch::randn({2, 2}), torch::full({2}, process->t_max()));
+    EXPECT_TRUE(torch::isfinite(out).all().item<bool>()) << name;
+  }
+}
+
+TEST(PreconditioningTest, DefaultsFollowTheProcess) {
+  EXPECT_EQ(default_parameterization(*process_of("vp-cosine")), "eps");
+  EXPECT_EQ(default_parameterization(*process_of("ddpm")), "eps");
+  EXPECT_EQ(default_parameterization(*process_of("edm")), "edm");
+  EXPECT_EQ(default_parameterization(*process_of("rf")), "velocity");
+  EXPECT_EQ(default_parameterization(*process_of("ve-geometric")), "score");
+}
+
+// s(x) = A s_latent(A^T x) - (I - A A^T) x / sigma^2: the orthogonal part of x only enters
+// through the exact Gaussian-noise term, in every parameterization.
+TEST(SubspaceTest, OrthogonalPartIsPureNoise) {
+  for (const char* process_kind : {"vp-linear", "ve", "edm"}) {
+    const auto process = process_of(process_kind);
+    auto config = small_config("subspace", *process, 5);
+    config.rank = 2;
+    const auto model = make_network(config, process, torch::kFloat64);
+    auto& subspace = dynamic_cast<SubspaceModel&>(*model);
+    const auto a = subspace.basis();
+    EXPECT_TRUE(torch::allclose(a.t().matmul(a), torch::eye(2, torch::kFloat64), 1e-10, 1e-10));
+    const auto x = torch::randn({3, 5}, torch::kFloat64);
+    const auto t = torch::full({3}, 0.5, torch::kFloat64);
+    const auto z = x.matmul(a);
+    const auto x_perp = x - z.matmul(a.t());
+    const auto c = coefficients_at(*process, t, x);
+    const auto expected = subspace.latent()->forward(z, t).matmul(a.t()) +
+                          predict(model->parameterization(), torch::zeros_like(x),
+                                  x_perp / c.sigma, c);
+    EXPECT_TRUE(torch::allclose(model->forward(x, t), expected, 1e-10, 1e-10)) << process_kind;
+    // As a score: the orthogonal term is exactly -(I - A A^T) x / sigma^2.
+    const auto [x0, eps] = split(model->parameterization(), model->forward(x_perp, t), x_perp, c);
+    const auto latent_zero = subspace.latent()->forward(torch::zeros({3, 2}, torch::kFloat64), t);
+    const auto [lx0, leps] = split(model->parameterization(), latent_zero,
+                                   torch::zeros({3, 2}, torch::kFloat64), c);
+    const auto score = -eps / c.sigma;
+    const auto latent_score = (-leps / c.sigma).matmul(a.t());
+    EXPECT_TRUE(torch::allclose(score - latent_score, -x_perp / (c.sigma * c.sigma), 1e-8, 1e-8))
+        << process_kind;
+  }
+}
+
+TEST(SubspaceTest, PcaBasisFindsTheDataSubspace) {
+  const auto basis = torch::linalg_qr(torch::randn({6, 2}, torch::kFloat64), "reduced");
+  const auto a = std::get<0>(basis);
+  const auto data = torch::randn({500, 2}, torch::kFloat64).matmul(a.t());
+  const auto found = initial_basis(6, 2, data);
+  // Same subspace: the projections agree.
+  EXPECT_TRUE(torch::allclose(found.matmul(found.t()), a.matmul(a.t()), 1e-8, 1e-8));
+}
+
+TEST(ModelFactoryTest, NetworksNeedACheckpointToSample) {
+  ModelConfig config;
+  config.kind = "mlp";
+  DataConfig data;
+  try {
+    make_model(config, process_of("vp-linear"), data, torch::kFloat32);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--model"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelFactoryTest, ResolveFillsDimSigmaDataAndParameterization) {
+  const auto process = process_of("rf");
+  ModelConfig config;
+  config.kind = "mlp";
+  const auto data = 2.0 * torch::ones({10, 3}, torch::kFloat64);
+  const auto resolved = resolve_model_config(config, *process, data);
+  EXPECT_EQ(resolved.parameterization, "velocity");
+  EXPECT_EQ(resolved.dim, 3);
+  EXPECT_DOUBLE_EQ(*resolved.sigma_data, 2.0);
+  config.dim = 4;
+  EXPECT_THROW(resolve_model_config(config, *process, data), InputError);
+  config.dim.reset();
+  EXPECT_THROW(make_network(config, process, torch::kFloat32), InputError);  // unresolved
+}
+
+TEST(ModelFactoryTest, SubspaceNeedsARank) {
+  const auto process = process_of("vp-linear");
+  auto config = small_config("subspace", *process, 4);
+  EXPECT_THROW(make_network(config, process, torch::kFloat32), InputError);
+  config.rank = 5;
+  EXPECT_THROW(make_network(config, process, torch::kFloat32), InputError);
+}
+
+}  // namespace
+}  // namespace diffuse

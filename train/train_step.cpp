@@ -1,0 +1,23 @@
+#include "train/train_step.h"
+
+#include <cmath>
+#include <limits>
+
+namespace diffuse {
+
+StepResult train_step(ScoreModel& model, const std::vector<torch::Tensor>& params,
+                      torch::optim::Optimizer& optimizer, const DsmLoss& loss,
+                      const DsmDraw& draw, double clip) {
+  optimizer.zero_grad();
+  const auto value = loss(model, draw).mean();
+  value.backward();
+  StepResult result;
+  result.loss = value.item<double>();
+  const double max_norm = clip > 0.0 ? clip : std::numeric_limits<double>::infinity();
+  result.grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+  result.finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);
+  if (result.finite) optimizer.step();
+  return result;
+}
+
+}  // namespace diffuse

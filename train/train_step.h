@@ -1,0 +1,29 @@
+// One optimiser step of DSM training: loss on a noised batch, backward, gradient-norm clipping
+// (Pascanu et al. 2013), optimiser step. The step is skipped when the loss or the gradient norm
+// is not finite, so the caller can stop with the weights of the last good step.
+//
+//   StepResult r = train_step(*model, params, *optimizer, loss, draw, /*clip=*/1.0);
+//   if (!r.finite) ...;   // nothing was changed
+#pragma once
+
+#include "models/score_model.h"
+#include "train/dsm_loss.h"
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace diffuse {
+
+struct StepResult {
+  double loss = 0.0;       // the batch's mean loss
+  double grad_norm = 0.0;  // before clipping
+  bool finite = true;
+};
+
+// clip <= 0: no clipping (the norm is still measured).
+StepResult train_step(ScoreModel& model, const std::vector<torch::Tensor>& params,
+                      torch::optim::Optimizer& optimizer, const DsmLoss& loss,
+                      const DsmDraw& draw, double clip);
+
+}  // namespace diffuse

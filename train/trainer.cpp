@@ -1,0 +1,175 @@
+#include "train/trainer.h"
+
+#include "core/atomic_file.h"
+#include "core/config.h"
+#include "core/errors.h"
+#include "models/analytic.h"
+#include "models/network_factory.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+#include "train/step_rng.h"
+#include "train/train_monitor.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <sstream>
+
+namespace diffuse {
+
+namespace {
+
+constexpr std::int64_t kInitSampleSize = 4096;  // rows for sigma_data and the PCA basis
+
+std::string join(const std::string& folder, const std::string& name) {
+  return (std::filesystem::path(folder) / name).string();
+}
+
+bool all_finite(const std::vector<torch::Tensor>& tensors) {
+  for (const auto& t : tensors)
+    if (!torch::isfinite(t).all().item<bool>()) return false;
+  return true;
+}
+
+}  // namespace
+
+Trainer::Trainer(const TrainSetup& setup) : setup_(setup) {
+  const TrainConfig& c = setup_.train;
+  const auto& options = setup_.options;
+  setup_.config = YAML::Clone(setup.config);
+  process_ = make_process(setup_.process);
+  data_ = std::make_unique<TrainingData>(
+      setup_.data, TrainingDataOptions{c.batch_size, c.data_size, setup_.seed}, options);
+  const auto init_sample = data_->sample(kInitSampleSize, RngStream::init);
+  setup_.model = resolve_model_config(setup_.model, *process_, init_sample);
+  setup_.config["model"] = config::to_node(setup_.model);
+  config_yaml_ = config::to_yaml(setup_.config);
+
+  // Network initialisation draws from LibTorch's global generator: seeded here, so equal seeds
+  // give equal initial weights.
+  torch::manual_seed(setup_.seed);
+  model_ = make_network(setup_.model, process_, options, init_sample);
+  ema_ = std::make_unique<Ema>(model_, make_network(setup_.model, process_, options),
+                               c.ema_decay);
+  params_ = model_->module()->parameters();
+  optimizer_ = make_optimizer(c, params_);
+  times_ = std::make_unique<TimeSampler>(process_, c.t_sampling, c.p_mean, c.p_std);
+  loss_ = std::make_unique<DsmLoss>(
+      process_, resolve_loss_kind(c.loss, setup_.model.parameterization),
+      *setup_.model.sigma_data);
+  if (auto mixture = make_mixture(setup_.data))
+    oracle_ = std::make_shared<AnalyticMixtureScore>(mixture->to(options), process_);
+  if (c.eval_size > 0) {
+    const auto x0 = data_->sample(c.eval_size, RngStream::eval);
+    auto generator = step_generator(setup_.seed, 1, RngStream::eval, options.device());
+    eval_draws_ = fixed_draws(*process_, x0, *times_, generator);
+    if (oracle_)
+      oracle_eval_loss_ = per_sample_losses(*oracle_, *loss_, eval_draws_).mean().item<double>();
+  }
+}
+
+std::string Trainer::checkpoint_path() const { return join(setup_.train.out, "checkpoint.pt"); }
+
+std::string Trainer::describe() const {
+  return model_->describe() + "; " + data_->describe() + "; process " + process_->name() +
+         ", loss " + loss_->kind() + ", t " + times_->kind();
+}
+
+void Trainer::resume(const std::string& checkpoint) {
+  step_ = load_training_checkpoint(checkpoint, *model_, *ema_, *optimizer_, setup_.seed);
+  last_checkpoint_ = checkpoint;
+  last_checkpoint_step_ = step_;
+}
+
+void Trainer::one_step(std::int64_t step, double lr) {
+  set_learning_rate(*optimizer_, lr);
+  const auto x0 = data_->batch(step);
+  auto generator = step_generator(setup_.seed, step, RngStream::noise, setup_.options.device());
+  const auto draw = make_draw(*process_, x0, times_->sample(x0.size(0), generator), generator);
+  last_step_ = train_step(*model_, params_, *optimizer_, *loss_, draw, setup_.train.clip);
+  if (!last_step_.finite) {
+    std::ostringstream message;
+    message << "the loss became " << last_step_.loss << " (gradient norm " << last_step_.grad_norm
+            << ", lr " << lr << ") at step " << step + 1
+            << "; training stopped without saving this state. ";
+    if (last_checkpoint_step_ >= 0)
+      message << "Last good checkpoint: " << last_checkpoint_ << " (step " << last_checkpoint_step_
+              << ")";
+    else
+      message << "No checkpoint was written before it";
+    throw RuntimeFailure(message.str());
+  }
+  ema_->update(step);
+}
+
+void Trainer::save(std::int64_t step) {
+  // A finite loss can precede an update that overflows the weights: never save those.
+  if (!all_finite(params_) || !all_finite(ema_->model()->module()->parameters()))
+    throw RuntimeFailure("the weights are not finite after step " + std::to_string(step) +
+                         "; training stopped without saving them. Last good checkpoint: " +
+                         (last_checkpoint_step_ >= 0 ? last_checkpoint_ + " (step " +
+                                                           std::to_string(last_checkpoint_step_) +
+                                                           ")"
+                                                     : std::string("none")));
+  const std::string path = checkpoint_path();
+  save_training_checkpoint(path, {*model_, *ema_, *optimizer_, step, setup_.seed, config_yaml_});
+  last_checkpoint_ = path;
+  last_checkpoint_step_ = step;
+}
+
+nlohmann::json Trainer::evaluate() {
+  nlohmann::json j = nlohmann::json::object();
+  if (eval_draws_.empty()) return j;
+  j["eval_loss"] = per_sample_losses(*ema_->model(), *loss_, eval_draws_).mean().item<double>();
+  if (oracle_eval_loss_) j["oracle_loss"] = *oracle_eval_loss_;
+  return j;
+}
+
+TrainResult Trainer::run(const TrainControl& control) {
+  const TrainConfig& c = setup_.train;
+  const auto started = std::chrono::steady_clock::now();
+  ensure_parent_directory(join(c.out, "config.yaml"));
+  write_file_atomically(join(c.out, "config.yaml"), "# resolved diffuse config\n" + config_yaml_);
+  TrainMonitor monitor(join(c.out, "train.jsonl"), /*append=*/step_ > 0, step_, c.steps);
+  TrainResult result;
+  while (step_ < c.steps) {
+    if (control.interrupt && control.interrupt->load()) {
+      save(step_);
+      result.interrupted = true;
+      break;
+    }
+    const double lr = learning_rate(c, step_);
+    one_step(step_, lr);
+    ++step_;
+    monitor.record(last_step_.loss, last_step_.grad_norm);
+    const bool last = step_ == c.steps;
+    const bool stop = control.stop_at && step_ >= *control.stop_at;
+    if (step_ % c.log_every == 0 || last || stop)
+      result.last_log = monitor.log(step_, lr, [this] { return evaluate(); });
+    if (step_ % c.checkpoint_every == 0 || last || stop) save(step_);
+    if (stop) break;
+  }
+  monitor.finish();
+  result.step = step_;
+  result.checkpoint = last_checkpoint_;
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.steps_per_s = monitor.steps_per_second();
+  if (result.last_log.contains("loss")) result.last_loss = result.last_log["loss"].get<double>();
+  return result;
+}
+
+Trainer::StepTiming Trainer::time_steps(std::int64_t steps, std::int64_t warmup) {
+  require(steps >= 1, "time_steps: steps must be >= 1");
+  for (std::int64_t i = 0; i < warmup; ++i, ++step_) one_step(step_, setup_.train.lr);
+  const auto wall = std::chrono::steady_clock::now();
+  const std::clock_t cpu = std::clock();
+  for (std::int64_t i = 0; i < steps; ++i, ++step_) one_step(step_, setup_.train.lr);
+  StepTiming timing;
+  timing.cpu_seconds = static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC / steps;
+  timing.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count() / steps;
+  return timing;
+}
+
+}  // namespace diffuse
