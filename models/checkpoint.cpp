@@ -66,11 +66,12 @@ void read_level(torch::serialize::InputArchive& archive, torch::nn::Module& modu
 
 }  // namespace
 
-void open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive) {
+void open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive,
+                     const torch::Device& device) {
   if (!std::filesystem::is_regular_file(path))
     throw InputError("checkpoint " + path + ": no such file");
   try {
-    archive.load_from(path, torch::Device(torch::kCPU));
+    archive.load_from(path, device);
   } catch (const c10::Error& e) {
     throw InputError("checkpoint " + path + ": not a diffuse checkpoint (" +
                      e.what_without_backtrace() + ")");

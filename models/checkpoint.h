@@ -25,8 +25,10 @@ namespace diffuse {
 
 inline constexpr const char* kCheckpointFormat = "diffuse-checkpoint-1";
 
-// Opens a checkpoint; InputError for a missing file or one that is not a diffuse checkpoint.
-void open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive);
+// Opens a checkpoint with its tensors on `device`; InputError for a missing file or one that is
+// not a diffuse checkpoint.
+void open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive,
+                     const torch::Device& device = torch::kCPU);
 
 struct CheckpointHeader {
   std::string kind;    // model.kind

@@ -37,8 +37,11 @@ MlpNetImpl::MlpNetImpl(std::int64_t dim, std::int64_t width, std::int64_t depth,
   norm_ = layer_norm_or_none(width, layer_norm);
   if (layer_norm) register_module("norm", norm_);
   output_ = register_module("output", torch::nn::Linear(width, dim));
-  torch::nn::init::zeros_(output_->weight);
-  torch::nn::init::zeros_(output_->bias);
+  skip_gain_ = register_module("skip_gain", torch::nn::Linear(width, 1));
+  for (auto* layer : {&output_, &skip_gain_}) {
+    torch::nn::init::zeros_((*layer)->weight);
+    torch::nn::init::zeros_((*layer)->bias);
+  }
 }
 
 torch::Tensor MlpNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) {
@@ -46,7 +49,7 @@ torch::Tensor MlpNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor
   auto h = input_(x_in);
   for (auto& block : blocks_) h = block(h, e);
   if (!norm_.is_empty()) h = norm_(h);
-  return output_(torch::silu(h));
+  return output_(torch::silu(h)) + skip_gain_(e) * x_in;
 }
 
 std::string MlpNetImpl::describe() const {

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """One DSM training step of diffuse's `mlp` model in Python PyTorch, for comparison with
 `diffuse train --bench-steps N` (issue 6). Same network (residual MLP, sinusoidal noise-level
-embedding, LayerNorm, SiLU, zero-initialised output), same preconditioning (eps, c_in, c_noise of
+embedding, LayerNorm, SiLU, zero-initialised output, skip
+with a learned noise-dependent gain), same preconditioning (eps, c_in, c_noise of
 models/preconditioning.h), same process (vp-linear), loss, Adam, gradient clipping and EMA update,
 same batch. Prints one JSON line with ms_per_step (wall) and cpu_ms_per_step (process CPU
 time, all threads: the steadier figure on a busy machine).
 
   scripts/bench_train_step.py --width 128 --depth 3 --batch 512 --threads 1
   build/diffuse train --config configs/ring8-mlp.yaml --bench-steps 300 --threads 1
-  scripts/bench_train_step.py --data images --width 1024 --depth 4 --batch 128 --threads 2
-  build/diffuse train --config configs/fashion-mnist-mlp.yaml --bench-steps 50 --threads 2
+  scripts/bench_train_step.py --data images --width 512 --depth 4 --batch 128 --layer-norm 1
+  build/diffuse train --config configs/fashion-mnist-mlp.yaml --bench-steps 50 --threads 1
+Both honour OPENBLAS_NUM_THREADS; set it to 1 for both (see README "Threads").
 """
 import argparse
 import json
@@ -43,9 +45,9 @@ class NoiseEmbedding(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, width):
+    def __init__(self, width, layer_norm):
         super().__init__()
-        self.norm = nn.LayerNorm(width)
+        self.norm = nn.LayerNorm(width) if layer_norm else nn.Identity()
         self.fc1, self.project, self.fc2 = (nn.Linear(width, width) for _ in range(3))
 
     def forward(self, h, e):
@@ -53,22 +55,24 @@ class Block(nn.Module):
 
 
 class Mlp(nn.Module):
-    def __init__(self, dim, width, depth, embedding_dim=64):
+    def __init__(self, dim, width, depth, layer_norm=True, embedding_dim=64):
         super().__init__()
         self.input = nn.Linear(dim, width)
         self.embed = NoiseEmbedding(embedding_dim, width)
-        self.blocks = nn.ModuleList(Block(width) for _ in range(depth))
-        self.norm = nn.LayerNorm(width)
+        self.blocks = nn.ModuleList(Block(width, layer_norm) for _ in range(depth))
+        self.norm = nn.LayerNorm(width) if layer_norm else nn.Identity()
         self.output = nn.Linear(width, dim)
-        nn.init.zeros_(self.output.weight)
-        nn.init.zeros_(self.output.bias)
+        self.skip_gain = nn.Linear(width, 1)
+        for layer in (self.output, self.skip_gain):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def forward(self, x_in, c_noise):
         e = self.embed(c_noise)
         h = self.input(x_in)
         for block in self.blocks:
             h = block(h, e)
-        return self.output(nn.functional.silu(self.norm(h)))
+        return self.output(nn.functional.silu(self.norm(h))) + self.skip_gain(e) * x_in
 
 
 def coefficients(t):
@@ -100,6 +104,8 @@ def main():
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--layer-norm", type=int, choices=[0, 1], default=1,
+                        help="model.layer_norm (default 1, as the configs)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -107,7 +113,8 @@ def main():
     dim = 2 if args.data == "ring8" else 784
     images = torch.rand(60000, 784, generator=generator) * 2 - 1 if args.data == "images" else None
     sigma_data = 2.84 if args.data == "ring8" else 0.5
-    net, ema = Mlp(dim, args.width, args.depth), Mlp(dim, args.width, args.depth)
+    net = Mlp(dim, args.width, args.depth, bool(args.layer_norm))
+    ema = Mlp(dim, args.width, args.depth, bool(args.layer_norm))
     ema.load_state_dict(net.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -143,6 +150,7 @@ def main():
     cpu_seconds = (time.process_time() - cpu) / args.steps
     print(json.dumps({"command": "bench_train_step.py", "torch": torch.__version__,
                       "data": args.data, "width": args.width, "depth": args.depth,
+                      "layer_norm": bool(args.layer_norm),
                       "batch_size": args.batch, "threads": args.threads,
                       "ms_per_step": seconds * 1e3, "cpu_ms_per_step": cpu_seconds * 1e3,
                       "steps_per_s": 1 / seconds}))

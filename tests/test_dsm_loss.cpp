@@ -54,9 +54,9 @@ std::vector<DsmDraw> ring_draws(const ProcessPtr& process, const TimeSampler& ti
   return fixed_draws(*process, x0, times, make_generator(12));
 }
 
-class LossPerProcess : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+class DsmLossPerProcess : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
 
-TEST_P(LossPerProcess, OracleBeatsAPerturbedOracle) {
+TEST_P(DsmLossPerProcess, OracleBeatsAPerturbedOracle) {
   const auto& [process_kind, loss_kind] = GetParam();
   const auto process = process_of(process_kind);
   const auto oracle = ring_oracle(process);
@@ -75,7 +75,7 @@ TEST_P(LossPerProcess, OracleBeatsAPerturbedOracle) {
   EXPECT_NEAR(*self.gap, 0.0, 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Conventions, LossPerProcess,
+INSTANTIATE_TEST_SUITE_P(Dsm, DsmLossPerProcess,
                          ::testing::Values(std::pair<std::string, std::string>{"vp-linear", "eps"},
                                            std::pair<std::string, std::string>{"edm", "edm"},
                                            std::pair<std::string, std::string>{"rf", "velocity"},
@@ -133,7 +133,7 @@ TEST(DsmLossTest, AutoLossFollowsTheModel) {
   EXPECT_EQ(resolve_loss_kind("score", "eps"), "score");
 }
 
-TEST(TimeSamplerTest, UniformCoversTheProcessRange) {
+TEST(DsmTimeSamplerTest, UniformCoversTheProcessRange) {
   const auto process = process_of("vp-linear");
   const TimeSampler times(process, "auto", -1.2, 1.2);
   EXPECT_EQ(times.kind(), "uniform");
@@ -144,7 +144,7 @@ TEST(TimeSamplerTest, UniformCoversTheProcessRange) {
   EXPECT_NEAR(t.mean().item<double>(), 0.5 * (process->t_min() + process->t_max()), 0.01);
 }
 
-TEST(TimeSamplerTest, EdmDrawsLogNormalSigma) {
+TEST(DsmTimeSamplerTest, EdmDrawsLogNormalSigma) {
   const auto process = process_of("edm");
   const TimeSampler times(process, "auto", -1.2, 1.2);
   EXPECT_EQ(times.kind(), "log-normal");

@@ -72,7 +72,7 @@ TEST_P(ModelKinds, OutputShapeAndParameterizationForEveryProcessConvention) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Kinds, ModelKinds,
+    Model, ModelKinds,
     ::testing::Values(KindCase{"linear", {}}, KindCase{"linear", {}, "mlp", "diag"},
                       KindCase{"linear", 2}, KindCase{"two-layer", {}},
                       KindCase{"two-layer", {}, "mlp", "diag"}, KindCase{"mlp", {}},
@@ -120,7 +120,7 @@ TEST(ModelTest, EdmModelStartsAtTheSkipConnection) {
   EXPECT_TRUE(torch::allclose(model->forward(x, sigma), expected, 1e-12, 1e-12));
 }
 
-TEST(PreconditioningTest, EdmRowMatchesTableOne) {
+TEST(ModelPreconditioningTest, EdmRowMatchesTableOne) {
   const Preconditioner pre("edm", 0.5);
   const auto sigma = torch::tensor({{0.002}, {1.0}, {80.0}}, torch::kFloat64);
   const auto one = torch::ones_like(sigma);
@@ -134,7 +134,7 @@ TEST(PreconditioningTest, EdmRowMatchesTableOne) {
                               (sigma * sigma + 0.25) / (sigma * 0.5).square()));
 }
 
-TEST(PreconditioningTest, FiniteWhereAlphaVanishes) {
+TEST(ModelPreconditioningTest, FiniteWhereAlphaVanishes) {
   const auto process = process_of("rf");
   for (const char* name : {"velocity", "edm", "eps"}) {
     auto config = small_config("mlp", *process, 2);
@@ -145,7 +145,7 @@ TEST(PreconditioningTest, FiniteWhereAlphaVanishes) {
   }
 }
 
-TEST(PreconditioningTest, DefaultsFollowTheProcess) {
+TEST(ModelPreconditioningTest, DefaultsFollowTheProcess) {
   EXPECT_EQ(default_parameterization(*process_of("vp-cosine")), "eps");
   EXPECT_EQ(default_parameterization(*process_of("ddpm")), "eps");
   EXPECT_EQ(default_parameterization(*process_of("edm")), "edm");
@@ -155,7 +155,7 @@ TEST(PreconditioningTest, DefaultsFollowTheProcess) {
 
 // s(x) = A s_latent(A^T x) - (I - A A^T) x / sigma^2: the orthogonal part of x only enters
 // through the exact Gaussian-noise term, in every parameterization.
-TEST(SubspaceTest, OrthogonalPartIsPureNoise) {
+TEST(ModelSubspaceTest, OrthogonalPartIsPureNoise) {
   for (const char* process_kind : {"vp-linear", "ve", "edm"}) {
     const auto process = process_of(process_kind);
     auto config = small_config("subspace", *process, 5);
@@ -185,7 +185,7 @@ TEST(SubspaceTest, OrthogonalPartIsPureNoise) {
   }
 }
 
-TEST(SubspaceTest, PcaBasisFindsTheDataSubspace) {
+TEST(ModelSubspaceTest, PcaBasisFindsTheDataSubspace) {
   const auto basis = torch::linalg_qr(torch::randn({6, 2}, torch::kFloat64), "reduced");
   const auto a = std::get<0>(basis);
   const auto data = torch::randn({500, 2}, torch::kFloat64).matmul(a.t());

@@ -21,14 +21,23 @@ void save_training_checkpoint(const std::string& path, const TrainingState& s) {
   archive.write("ema", ema);
   archive.write("optimizer", optimizer);
   archive.write("rng", rng);
+  // Serialised in memory first: LibTorch's zip writer throws again from its destructor when the
+  // stream fails mid-way (a full disk), which would terminate the process instead of leaving
+  // write_file_atomically to discard the temporary file and report the error.
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, std::size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
   ensure_parent_directory(path);
-  write_file_atomically(path, [&](std::ostream& out) { archive.save_to(out); });
+  write_file_atomically(path, bytes);
 }
 
 std::int64_t load_training_checkpoint(const std::string& path, NetworkModel& model, Ema& ema,
                                       torch::optim::Optimizer& optimizer, std::uint64_t seed) {
+  // On the training device: the optimiser's state tensors are used as they are read.
   torch::serialize::InputArchive archive;
-  open_checkpoint(path, archive);
+  open_checkpoint(path, archive, model.module()->parameters().front().device());
   const CheckpointHeader header = read_header(archive, path);
   if (header.kind != model.kind())
     throw InputError("checkpoint " + path + " holds a '" + header.kind +
