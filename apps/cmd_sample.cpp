@@ -3,11 +3,13 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/outputs.h"
-#include "core/process.h"
+#include "core/errors.h"
 #include "core/npy.h"
+#include "core/process.h"
 #include "core/progress.h"
 #include "models/checkpoint.h"
 #include "models/denoiser.h"
+#include "models/guidance.h"
 #include "samplers/generate.h"
 #include "samplers/registry.h"
 
@@ -18,12 +20,14 @@ namespace diffuse::cli {
 
 namespace {
 
+constexpr int kNameWidth = 26;  // the longest name, dpm-solver++3m-corrected, plus a gap
+
 void list_samplers(const ForwardProcess& process, int steps) {
-  std::cout << std::left << std::setw(18) << "name" << std::setw(7) << "order" << std::setw(12)
+  std::cout << std::left << std::setw(kNameWidth) << "name" << std::setw(7) << "order" << std::setw(12)
             << "stochastic" << std::setw(14) << ("NFE(K=" + std::to_string(steps) + ")")
             << "processes\n";
   for (const auto& row : sampler_registry())
-    std::cout << std::setw(18) << row.name << std::setw(7) << row.order << std::setw(12)
+    std::cout << std::setw(kNameWidth) << row.name << std::setw(7) << row.order << std::setw(12)
               << (row.stochastic ? "yes" : "no") << std::setw(14)
               << (row.adaptive ? std::string("adaptive") : std::to_string(row.nfe(steps)))
               << row.supported_processes() << "   " << row.description << "\n";
@@ -42,6 +46,10 @@ int run_sample(int argc, char** argv) {
       ("steps", "time-grid steps K (config key: sampler.steps)", cxxopts::value<std::string>())
       ("n,num-samples", "number of samples (config key: sample.num_samples)",
        cxxopts::value<std::string>())
+      ("label", "class-conditional models: the class to draw, -1 for each in turn (config key: "
+                "sample.label)", cxxopts::value<std::string>())
+      ("guidance", "classifier-free guidance weight w, 0 = conditional only (config key: "
+                   "sample.guidance; default 1)", cxxopts::value<std::string>())
       ("batch-size", "samples per batch (config key: sample.batch_size)",
        cxxopts::value<std::string>())
       ("noise", "initial noise x_T as .npy [num_samples, dims] (config key: sample.noise)",
@@ -60,6 +68,8 @@ int run_sample(int argc, char** argv) {
                                            {"num-samples", "sample.num_samples"},
                                            {"batch-size", "sample.batch_size"},
                                            {"noise", "sample.noise"},
+                                           {"label", "sample.label"},
+                                           {"guidance", "sample.guidance"},
                                            {"out", "sample.out"}};
   const std::string checkpoint = args.count("model") ? args["model"].as<std::string>() : "";
   const RunConfig config = checkpoint.empty()
@@ -85,6 +95,15 @@ int run_sample(int argc, char** argv) {
   request.batch_size = config.sample.batch_size;
   request.seed = static_cast<std::uint64_t>(config.seed);
   if (!config.sample.noise.empty()) request.initial_noise = load_npy(config.sample.noise);
+  const auto num_classes = denoiser.model()->num_classes();
+  if (num_classes > 0) {
+    request.labels = sample_labels(request.num_samples, num_classes, config.sample.label);
+    request.guidance = config.sample.guidance;
+  } else if (config.sample.label >= 0) {
+    throw InputError("sample.label = " + std::to_string(config.sample.label) + " but " +
+                     denoiser.model()->describe() +
+                     " is unconditional (train with model.num_classes)");
+  }
   Progress progress("sample", request.num_samples, "samples");
   std::int64_t reported = 0;
   request.on_batch = [&](std::int64_t done) {
@@ -96,6 +115,7 @@ int run_sample(int argc, char** argv) {
   progress.finish();
 
   write_sample_outputs(config, result.samples);
+  if (request.labels.defined()) save_npy(sibling_path(config.sample.out, ".labels.npy"), request.labels);
   nlohmann::json record = {{"command", "sample"},
                            {"sampler", config.sampler.name},
                            {"steps", config.sampler.steps},
@@ -108,6 +128,11 @@ int run_sample(int argc, char** argv) {
                            {"wall_s", result.seconds},
                            {"samples_per_s", request.num_samples / result.seconds},
                            {"out", config.sample.out}};
+  if (request.labels.defined()) {
+    record["guidance"] = request.guidance;
+    // Guidance evaluates the network twice per score evaluation (one batch of 2B rows).
+    record["network_evaluations"] = request.guidance > 0.0 ? 2 * result.nfe : result.nfe;
+  }
   append_metrics(config.sample.out, record);
   std::cout << record.dump() << std::endl;
   return 0;

@@ -32,7 +32,7 @@ std::string write_sample_outputs(const RunConfig& config, const torch::Tensor& s
     return picture;
   }
   if (samples.dim() == 2 && samples.size(1) == 784) {
-    const auto first = samples.narrow(0, 0, std::min<std::int64_t>(samples.size(0), 64));
+    const auto first = samples.narrow(0, 0, std::min<std::int64_t>(samples.size(0), 100));
     write_image_grid(picture, first.reshape({-1, 28, 28}));
     return picture;
   }

@@ -22,6 +22,10 @@ struct SampleRunConfig {
   std::int64_t batch_size = 4096;
   std::string noise;                     // optional .npy of x_T, [num_samples, dims...]
   std::string out = "runs/samples.npy";  // the picture and the config are written beside it
+  // Class-conditional models: the class of every sample (-1: each class in turn, balanced) and
+  // the classifier-free guidance weight w (0: the conditional model alone).
+  std::int64_t label = -1;
+  double guidance = 1.0;
 
   template <class V>
   void visit(V& v) {
@@ -29,6 +33,8 @@ struct SampleRunConfig {
     v("batch_size", batch_size, config::at_least<std::int64_t>(1));
     v("noise", noise);
     v("out", out);
+    v("label", label, config::at_least<std::int64_t>(-1));
+    v("guidance", guidance, config::at_least(0.0));
   }
 };
 

@@ -258,12 +258,15 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 void save_npy(const std::string& path, const torch::Tensor& tensor) {
   require(tensor.defined(), "cannot save '" + path + "': the tensor is undefined");
   const torch::ScalarType type = tensor.scalar_type();
-  if (type != torch::kFloat32 && type != torch::kFloat64) {
+  const char* descr = type == torch::kFloat32   ? "<f4"
+                      : type == torch::kFloat64 ? "<f8"
+                      : type == torch::kInt64   ? "<i8"
+                                                : nullptr;
+  if (descr == nullptr)
     throw InputError("cannot save '" + path + "': dtype " + c10::toString(type) +
-                     " is not supported (float32 or float64 only)");
-  }
+                     " is not supported (float32, float64 or int64)");
   const torch::Tensor data = tensor.detach().to(torch::kCPU).contiguous();
-  const std::string header = make_header(type == torch::kFloat32 ? "<f4" : "<f8", data.sizes());
+  const std::string header = make_header(descr, data.sizes());
   const auto bytes = static_cast<std::streamsize>(data.numel() * data.element_size());
   write_file_atomically(path, [&](std::ostream& out) {
     out.write(header.data(), static_cast<std::streamsize>(header.size()));

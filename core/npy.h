@@ -1,14 +1,14 @@
 // NumPy .npy files: the on-disk format for samples and noise ([n, dims...], C order).
 //
 // Usage:
-//   diffuse::save_npy("samples.npy", x);                 // float32/float64, any device, atomic
+//   diffuse::save_npy("samples.npy", x);     // float32/float64 (int64 for labels), any device, atomic
 //   torch::Tensor x = diffuse::load_npy("samples.npy");  // CPU tensor
 //   torch::Tensor p = diffuse::load_npy("points.npy", /*expected_rank=*/2);
 //   diffuse::require_shape(p, {diffuse::kAnyDim, 2}, "points.npy");
 //       // -> InputError "points.npy: expected shape [*, 2], got [10, 3]"
 //
-// Written: format version 1.0 (2.0 only if the header would not fit), little-endian '<f4' or
-// '<f8', header padded so the data starts at a multiple of 64 bytes, as numpy does.
+// Written: format version 1.0 (2.0 only if the header would not fit), little-endian '<f4', '<f8' or
+// '<i8', header padded so the data starts at a multiple of 64 bytes, as numpy does.
 // Read: versions 1.0, 2.0 and 3.0; dtypes '<f4' (float32), '<f8' (float64), '|u1' (uint8),
 // '<i4' (int32), '<i8' (int64); C order only. Every problem with a file (missing, not .npy,
 // malformed header, unsupported dtype, big-endian, Fortran order, truncated or trailing data) is an
@@ -23,7 +23,7 @@
 
 namespace diffuse {
 
-// Writes `tensor` (float32 or float64, otherwise InputError) to `path` as .npy, atomically.
+// Writes `tensor` (float32, float64 or int64 (labels), otherwise InputError) to `path` as .npy, atomically.
 void save_npy(const std::string& path, const torch::Tensor& tensor);
 
 // Reads a .npy file into a contiguous CPU tensor of the matching dtype.

@@ -1,5 +1,7 @@
 #include "models/mlp.h"
 
+#include "core/errors.h"
+
 namespace diffuse {
 
 namespace {
@@ -25,10 +27,13 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& h, const torch::Te
 }
 
 MlpNetImpl::MlpNetImpl(std::int64_t dim, std::int64_t width, std::int64_t depth,
-                       const NoiseEmbeddingOptions& embedding, bool layer_norm)
-    : width_(width), embedding_kind_(embedding.kind) {
+                       const NoiseEmbeddingOptions& embedding, bool layer_norm,
+                       std::int64_t num_classes)
+    : width_(width), num_classes_(num_classes), embedding_kind_(embedding.kind) {
   input_ = register_module("input", torch::nn::Linear(dim, width));
   embed_ = register_module("embed", NoiseEmbedding(embedding, width));
+  if (num_classes_ > 0)
+    label_embed_ = register_module("label_embed", torch::nn::Embedding(num_classes_ + 1, width));
   block_list_ = register_module("blocks", torch::nn::ModuleList());
   for (std::int64_t k = 0; k < depth; ++k) {
     blocks_.emplace_back(width, layer_norm);
@@ -45,7 +50,19 @@ MlpNetImpl::MlpNetImpl(std::int64_t dim, std::int64_t width, std::int64_t depth,
 }
 
 torch::Tensor MlpNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) {
-  const auto e = embed_(c_noise);
+  if (num_classes_ == 0) return forward_labelled(x_in, c_noise, torch::Tensor());
+  return forward_labelled(x_in, c_noise,
+                          torch::full({x_in.size(0)}, num_classes_,
+                                      torch::TensorOptions(torch::kInt64).device(x_in.device())));
+}
+
+torch::Tensor MlpNetImpl::forward_labelled(const torch::Tensor& x_in, const torch::Tensor& c_noise,
+                                           const torch::Tensor& labels) {
+  auto e = embed_(c_noise);
+  if (labels.defined()) {
+    require(num_classes_ > 0, "labels given to an mlp without model.num_classes");
+    e = e + label_embed_(labels.to(torch::kInt64));
+  }
   auto h = input_(x_in);
   for (auto& block : blocks_) h = block(h, e);
   if (!norm_.is_empty()) h = norm_(h);
@@ -53,8 +70,10 @@ torch::Tensor MlpNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor
 }
 
 std::string MlpNetImpl::describe() const {
-  return "width " + std::to_string(width_) + ", depth " + std::to_string(blocks_.size()) +
-         ", " + embedding_kind_ + " embedding";
+  std::string text = "width " + std::to_string(width_) + ", depth " +
+                     std::to_string(blocks_.size()) + ", " + embedding_kind_ + " embedding";
+  if (num_classes_ > 0) text += ", " + std::to_string(num_classes_) + " classes";
+  return text;
 }
 
 }  // namespace diffuse

@@ -39,6 +39,7 @@ struct ModelConfig {
   int embedding_dim = 64;
   double fourier_scale = 4.0;
   bool layer_norm = true;  // mlp
+  int num_classes = 0;     // mlp: class conditioning with this many labels (0: unconditional)
 
   template <class V>
   void visit(V& v) {
@@ -59,6 +60,7 @@ struct ModelConfig {
     v("embedding_dim", embedding_dim, config::at_least(2));
     v("fourier_scale", fourier_scale, config::greater_than(0.0));
     v("layer_norm", layer_norm);
+    v("num_classes", num_classes, config::at_least(0));
   }
 };
 

@@ -17,12 +17,29 @@ PreconditionedModel::PreconditionedModel(std::string kind,
   require(network_ != nullptr && process_ != nullptr, "PreconditionedModel: missing parts");
 }
 
+torch::Tensor RawNetworkImpl::forward_labelled(const torch::Tensor& x_in,
+                                               const torch::Tensor& c_noise,
+                                               const torch::Tensor& labels) {
+  if (labels.defined())
+    throw InputError("this " + describe() + " network is not class-conditional (model.num_classes "
+                     "is for mlp)");
+  return forward(x_in, c_noise);
+}
+
 torch::Tensor PreconditionedModel::forward(const torch::Tensor& x, const torch::Tensor& t) {
+  return forward_labelled(x, t, torch::Tensor());
+}
+
+torch::Tensor PreconditionedModel::forward_labelled(const torch::Tensor& x, const torch::Tensor& t,
+                                                    const torch::Tensor& labels) {
   require(x.dim() >= 2 && t.numel() == x.size(0),
           "model forward: expected x [B, dims...] and t [B]");
   const auto flat = x.reshape({x.size(0), -1});
   const auto p = preconditioner_.at(coefficients_at(*process_, t.reshape({-1}), flat));
-  auto out = p.c_out * network_->forward(p.c_in * flat, p.c_noise);
+  const auto raw = labels.defined()
+                       ? network_->forward_labelled(p.c_in * flat, p.c_noise, labels)
+                       : network_->forward(p.c_in * flat, p.c_noise);
+  auto out = p.c_out * raw;
   if (p.c_skip.defined()) out = out + p.c_skip * flat;
   return out.reshape(x.sizes());
 }

@@ -34,6 +34,10 @@ class RawNetworkImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) = 0;
   virtual std::string describe() const = 0;
+  // Class-conditional networks (score_model.h) override both; others refuse labels.
+  virtual std::int64_t num_classes() const { return 0; }
+  virtual torch::Tensor forward_labelled(const torch::Tensor& x_in, const torch::Tensor& c_noise,
+                                         const torch::Tensor& labels);
 };
 
 // out = c_skip x + c_out F(c_in x, c_noise); x may be [B, dims...] (flattened for F).
@@ -45,6 +49,9 @@ class PreconditionedModel : public NetworkModel {
   Parameterization parameterization() const override { return preconditioner_.output(); }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override;
   std::string describe() const override;
+  std::int64_t num_classes() const override { return network_->num_classes(); }
+  torch::Tensor forward_labelled(const torch::Tensor& x, const torch::Tensor& t,
+                                 const torch::Tensor& labels) override;
   std::shared_ptr<torch::nn::Module> module() const override { return network_; }
   std::string kind() const override { return kind_; }
 

@@ -28,7 +28,8 @@ std::shared_ptr<RawNetworkImpl> raw_network(const std::string& kind, const Model
   if (kind == "linear") return LinearNet(dim, c.hidden, embedding, diagonal).ptr();
   if (kind == "two-layer")
     return TwoLayerNet(dim, c.components, c.hidden, embedding, diagonal).ptr();
-  if (kind == "mlp") return MlpNet(dim, c.width, c.depth, embedding, c.layer_norm).ptr();
+  if (kind == "mlp")
+    return MlpNet(dim, c.width, c.depth, embedding, c.layer_norm, c.num_classes).ptr();
   throw InputError("model.latent = '" + kind + "': expected linear, two-layer or mlp");
 }
 
@@ -72,6 +73,9 @@ NetworkModelPtr make_network(const ModelConfig& c, const ProcessPtr& process,
   require(is_network_kind(c.kind), "model.kind = '" + c.kind + "' is not a trained network");
   require(c.dim.has_value() && c.sigma_data.has_value() && c.parameterization != "auto",
           "make_network: the model config is not resolved (dim, sigma_data, parameterization)");
+  require(c.num_classes == 0 || c.kind == "mlp",
+          "model.num_classes = " + std::to_string(c.num_classes) + " needs model.kind mlp (the "
+          "label embedding joins its noise embedding); '" + c.kind + "' is unconditional");
   const Preconditioner pre(c.parameterization, *c.sigma_data);
   NetworkModelPtr model;
   if (c.kind == "subspace") {

@@ -1,6 +1,7 @@
 #include "samplers/generate.h"
 
 #include "core/errors.h"
+#include "models/guidance.h"
 #include "samplers/registry.h"
 
 #include <chrono>
@@ -27,6 +28,9 @@ GenerateResult generate(const SamplerConfig& config, const Denoiser& denoiser,
             "initial noise has shape " + shape_text(request.initial_noise.sizes()) +
                 "; expected " + shape_text(full_shape) + " (num_samples x sample shape)");
 
+  if (request.labels.defined())
+    require(request.labels.dim() == 1 && request.labels.size(0) == request.num_samples,
+            "labels: expected one per sample [" + std::to_string(request.num_samples) + "]");
   const auto start = std::chrono::steady_clock::now();
   std::vector<torch::Tensor> batches;
   std::int64_t nfe = 0;
@@ -39,9 +43,19 @@ GenerateResult generate(const SamplerConfig& config, const Denoiser& denoiser,
     torch::Tensor x_T = noise.next(shape, options) * denoiser.process().prior_std();
     if (request.initial_noise.defined())
       x_T = request.initial_noise.narrow(0, first, n).to(options);
-    const auto before = denoiser.evaluations();
-    batches.push_back(run_sampler(config, denoiser, x_T, noise).to(torch::kCPU));
-    nfe = denoiser.evaluations() - before;
+    if (request.labels.defined()) {
+      // This batch's labels ride in the model, so the sampler sees an ordinary denoiser.
+      const Denoiser guided(std::make_shared<GuidedModel>(
+                                denoiser.model(), request.labels.narrow(0, first, n),
+                                request.guidance),
+                            denoiser.process_ptr());
+      batches.push_back(run_sampler(config, guided, x_T, noise).to(torch::kCPU));
+      nfe = guided.evaluations();
+    } else {
+      const auto before = denoiser.evaluations();
+      batches.push_back(run_sampler(config, denoiser, x_T, noise).to(torch::kCPU));
+      nfe = denoiser.evaluations() - before;
+    }
     if (request.on_batch) request.on_batch(first + n);
   }
   GenerateResult result;

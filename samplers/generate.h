@@ -18,6 +18,10 @@ struct GenerateRequest {
   std::int64_t batch_size = 1;
   std::uint64_t seed = 0;
   torch::Tensor initial_noise;  // optional x_T [num_samples, dims...]; else drawn from the seed
+  // Class-conditional models: one label per sample [num_samples] and the classifier-free
+  // guidance weight (models/guidance.h); undefined labels: the model's unconditional call.
+  torch::Tensor labels;
+  double guidance = 0.0;
   std::function<void(std::int64_t done)> on_batch;  // progress, called after each batch
 };
 

@@ -105,6 +105,18 @@ TEST_F(NpyTest, RoundTripIsBitExactForFloatTypesAndShapes) {
   }
 }
 
+TEST_F(NpyTest, Int64LabelsRoundTripAndNumpyReadsTheHeader) {
+  const torch::Tensor labels = torch::tensor({int64_t{0}, int64_t{9}, -(int64_t{1} << 40)}, torch::kInt64);
+  save_npy(path("labels.npy"), labels);
+  const torch::Tensor back = load_npy(path("labels.npy"));
+  EXPECT_EQ(back.scalar_type(), torch::kInt64);
+  EXPECT_TRUE(same_bytes(labels, back));
+  std::ifstream in(path("labels.npy"), std::ios::binary);
+  std::string head(64, '\0');
+  in.read(head.data(), 64);
+  EXPECT_NE(head.find("'descr': '<i8'"), std::string::npos) << head;
+}
+
 TEST_F(NpyTest, RoundTripKeepsSpecialValues) {
   const float inf = std::numeric_limits<float>::infinity();
   const torch::Tensor x = torch::tensor(
@@ -302,7 +314,7 @@ TEST_F(NpyTest, MalformedHeaders) {
 }
 
 TEST_F(NpyTest, SaveRejectsOtherDtypes) {
-  for (auto dtype : {torch::kInt64, torch::kUInt8, torch::kFloat16, torch::kBool}) {
+  for (auto dtype : {torch::kInt32, torch::kUInt8, torch::kFloat16, torch::kBool}) {
     try {
       save_npy(path("bad.npy"), torch::zeros({2}, torch::TensorOptions().dtype(dtype)));
       ADD_FAILURE() << "expected InputError for " << dtype;

@@ -35,7 +35,9 @@ torch::Tensor DsmLoss::operator()(ScoreModel& model, const DsmDraw& d) const {
   const std::int64_t b = d.x0.size(0);
   const auto x_t = d.x_t.reshape({b, -1});
   const auto c = coefficients_at(*process_, d.t, x_t);
-  auto prediction = model.forward(d.x_t, d.t).reshape({b, -1});
+  auto prediction = (d.labels.defined() ? model.forward_labelled(d.x_t, d.t, d.labels)
+                                        : model.forward(d.x_t, d.t))
+                        .reshape({b, -1});
   if (model.parameterization() != target_) {
     const auto [x0_hat, eps_hat] = split(model.parameterization(), prediction, x_t, c);
     prediction = predict(target_, x0_hat, eps_hat, c);

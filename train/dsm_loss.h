@@ -25,9 +25,10 @@
 
 namespace diffuse {
 
-// One noised batch: data x0 [B, dims...], times t [B] (float64), noise eps and x_t.
+// One noised batch: data x0 [B, dims...], times t [B] (float64), noise eps and x_t; labels [B]
+// for a class-conditional model (undefined: the unconditional call).
 struct DsmDraw {
-  torch::Tensor x0, t, eps, x_t;
+  torch::Tensor x0, t, eps, x_t, labels;
 };
 
 // Draws eps ~ N(0, I) like x0 with `generator` (on x0's device) and forms x_t.

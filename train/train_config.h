@@ -42,6 +42,9 @@ struct TrainConfig {
   double p_std = 1.2;
   std::int64_t data_size = 0;
   std::int64_t eval_size = 4096;
+  // Class-conditional models: the probability that a label is replaced by the null label, which
+  // trains the unconditional branch classifier-free guidance needs (Ho & Salimans 2022: 0.1-0.2).
+  double label_dropout = 0.1;
 
   template <class V>
   void visit(V& v) {
@@ -66,6 +69,7 @@ struct TrainConfig {
     v("p_std", p_std, config::greater_than(0.0));
     v("data_size", data_size, config::at_least<std::int64_t>(0));
     v("eval_size", eval_size, config::at_least<std::int64_t>(0));
+    v("label_dropout", label_dropout, config::in_range(0.0, 1.0));
   }
 };
 

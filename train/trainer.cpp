@@ -25,6 +25,15 @@ std::string join(const std::string& folder, const std::string& name) {
   return (std::filesystem::path(folder) / name).string();
 }
 
+// Classifier-free guidance's training half: each label becomes the null label (num_classes)
+// with probability p, so one network learns both the conditional and the unconditional score.
+torch::Tensor drop_labels(const torch::Tensor& labels, std::int64_t num_classes, double p,
+                          at::Generator generator) {
+  const auto keep = torch::rand({labels.size(0)}, generator,
+                                torch::TensorOptions(torch::kFloat32).device(labels.device())) >= p;
+  return torch::where(keep, labels, torch::full_like(labels, num_classes));
+}
+
 bool all_finite(const std::vector<torch::Tensor>& tensors) {
   for (const auto& t : tensors)
     if (!torch::isfinite(t).all().item<bool>()) return false;
@@ -51,6 +60,13 @@ Trainer::Trainer(const TrainSetup& setup) : setup_(setup) {
   model_ = make_network(setup_.model, process_, options, init_sample);
   ema_ = std::make_unique<Ema>(model_, make_network(setup_.model, process_, options),
                                c.ema_decay);
+  if (model_->num_classes() > 0)
+    require(data_->label_count() > 0 && data_->label_count() <= model_->num_classes(),
+            "model.num_classes = " + std::to_string(model_->num_classes()) + " but the data " +
+                (data_->label_count() == 0
+                     ? std::string("has no labels (class conditioning needs idx images or a "
+                                   "mixture, whose labels are its components)")
+                     : "has labels 0.." + std::to_string(data_->label_count() - 1)));
   params_ = model_->module()->parameters();
   optimizer_ = make_optimizer(c, params_);
   times_ = std::make_unique<TimeSampler>(process_, c.t_sampling, c.p_mean, c.p_std);
@@ -83,9 +99,13 @@ void Trainer::resume(const std::string& checkpoint) {
 
 void Trainer::one_step(std::int64_t step, double lr) {
   set_learning_rate(*optimizer_, lr);
-  const auto x0 = data_->batch(step);
+  const auto batch = data_->batch(step);
+  const auto& x0 = batch.x;
   auto generator = step_generator(setup_.seed, step, RngStream::noise, setup_.options.device());
-  const auto draw = make_draw(*process_, x0, times_->sample(x0.size(0), generator), generator);
+  auto draw = make_draw(*process_, x0, times_->sample(x0.size(0), generator), generator);
+  if (model_->num_classes() > 0)
+    draw.labels = drop_labels(batch.labels, model_->num_classes(), setup_.train.label_dropout,
+                              generator);
   last_step_ = train_step(*model_, params_, *optimizer_, *loss_, draw, setup_.train.clip);
   if (!last_step_.finite) {
     std::ostringstream message;

@@ -9,40 +9,55 @@ TrainingData::TrainingData(const DataConfig& data, const TrainingDataOptions& op
                            const torch::TensorOptions& tensor_options)
     : data_(resolve_data_config(data)), options_(options), tensor_options_(tensor_options) {
   if (data_.kind == "idx") {
-    fixed_ = load_image_data(data_).images;
+    auto images = load_image_data(data_);
+    fixed_ = images.images;
+    fixed_labels_ = images.labels;
   } else {
     mixture_ = make_mixture(data_);
-    if (options_.data_size > 0)
-      fixed_ = draw(options_.data_size, step_generator(options_.seed, 0, RngStream::data,
-                                                       torch::kCPU));
+    if (mixture_) label_count_ = static_cast<std::int64_t>(mixture_->components().size());
+    if (options_.data_size > 0) {
+      auto set = draw(options_.data_size,
+                      step_generator(options_.seed, 0, RngStream::data, torch::kCPU));
+      fixed_ = set.x;
+      fixed_labels_ = set.labels;
+    }
   }
   if (fixed_.defined()) {
     fixed_ = fixed_.reshape({fixed_.size(0), -1}).to(tensor_options_.dtype());
     dim_ = fixed_.size(1);
-    batcher_.emplace(fixed_, BatcherOptions{options_.batch_size, options_.seed,
-                                            tensor_options_.device(), /*drop_last=*/true});
+    if (fixed_labels_.defined() && fixed_labels_.numel() > 0)
+      label_count_ = std::max(label_count_, fixed_labels_.max().item<std::int64_t>() + 1);
+    batcher_.emplace(fixed_, fixed_labels_,
+                     BatcherOptions{options_.batch_size, options_.seed, tensor_options_.device(),
+                                    /*drop_last=*/true});
   } else {
-    dim_ = draw(1, make_generator(0)).size(1);
+    dim_ = draw(1, make_generator(0)).x.size(1);
   }
 }
 
-torch::Tensor TrainingData::draw(std::int64_t n, at::Generator generator) const {
-  if (mixture_) return mixture_->sample(n, generator).x;
-  return sample_data(data_, n, generator);  // two-moons
+Batch TrainingData::draw(std::int64_t n, at::Generator generator) const {
+  if (mixture_) {
+    auto sample = mixture_->sample(n, generator);
+    return {sample.x, sample.labels};
+  }
+  return {sample_data(data_, n, generator), torch::Tensor()};  // two-moons
 }
 
-torch::Tensor TrainingData::batch(std::int64_t step) {
+Batch TrainingData::batch(std::int64_t step) {
   if (batcher_) {
     if (batcher_->batches_drawn() != step) batcher_->seek(step);
-    return batcher_->next().x;
+    return batcher_->next();
   }
   const auto generator = step_generator(options_.seed, step, RngStream::data, torch::kCPU);
-  return draw(options_.batch_size, generator).to(tensor_options_);
+  auto batch = draw(options_.batch_size, generator);
+  batch.x = batch.x.to(tensor_options_);
+  if (batch.labels.defined()) batch.labels = batch.labels.to(tensor_options_.device());
+  return batch;
 }
 
 torch::Tensor TrainingData::sample(std::int64_t n, RngStream stream) {
   auto generator = step_generator(options_.seed, 0, stream, torch::kCPU);
-  if (!fixed_.defined()) return draw(n, generator).to(tensor_options_);
+  if (!fixed_.defined()) return draw(n, generator).x.to(tensor_options_);
   if (n >= fixed_.size(0)) return fixed_.to(tensor_options_);
   const auto rows = torch::randperm(fixed_.size(0), generator, torch::kInt64).narrow(0, 0, n);
   return fixed_.index_select(0, rows).to(tensor_options_);

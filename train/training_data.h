@@ -3,7 +3,7 @@
 // the seeded Batcher. Batch k depends only on (seed, k), so a resumed run sees the same batches.
 //
 //   TrainingData data(config.data, {.batch_size = 512, .data_size = 0, .seed = 7}, options);
-//   torch::Tensor x0 = data.batch(step);      // [512, D] in options' dtype and device
+//   Batch b = data.batch(step);   // b.x: [512, D] in options' dtype and device; b.labels: [512]
 #pragma once
 
 #include "core/batcher.h"
@@ -30,7 +30,11 @@ class TrainingData {
   TrainingData(const DataConfig& data, const TrainingDataOptions& options,
                const torch::TensorOptions& tensor_options);
 
-  torch::Tensor batch(std::int64_t step);
+  // labels: the image classes (idx) or the mixture component of each row; undefined for data
+  // without them (two-moons).
+  Batch batch(std::int64_t step);
+  // The largest label plus one (0: the data has no labels).
+  std::int64_t label_count() const { return label_count_; }
   // n rows for evaluation and initialisation: fresh samples from `stream`, or n rows of the
   // fixed set chosen with it (all of them when n >= its size).
   torch::Tensor sample(std::int64_t n, RngStream stream);
@@ -39,15 +43,16 @@ class TrainingData {
   std::string describe() const;
 
  private:
-  torch::Tensor draw(std::int64_t n, at::Generator generator) const;  // synthetic kinds
+  Batch draw(std::int64_t n, at::Generator generator) const;  // synthetic kinds
 
   DataConfig data_;
   TrainingDataOptions options_;
   torch::TensorOptions tensor_options_;
   std::optional<GaussianMixture> mixture_;
   std::optional<Batcher> batcher_;
-  torch::Tensor fixed_;  // the fixed set, [n, D]
+  torch::Tensor fixed_, fixed_labels_;  // the fixed set, [n, D] and [n] (or undefined)
   std::int64_t dim_ = 0;
+  std::int64_t label_count_ = 0;
 };
 
 }  // namespace diffuse
