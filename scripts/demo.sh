@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The end-to-end demo (README): installs what is missing, builds in Release, samples the 8-Gaussian
-# ring with the exact (analytic) score, prints metrics against the true mixture and writes a PNG
-# scatter plot of the samples to runs/demo/samples.png.
+# The end-to-end demo (README): installs what is missing, builds in Release, trains the deep MLP
+# on the 8-Gaussian ring (about a minute on one CPU thread), samples it with DPM-Solver-fast at
+# 20 NFE, and measures the samples against the true mixture, beside the same sampler driven by
+# the exact (analytic) score. Writes runs/demo/{trained,analytic}.png scatter plots.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
@@ -10,8 +11,14 @@ diffuse="${DIFFUSE_BUILD_DIR:-$root/build}/diffuse"
 out="${DIFFUSE_DEMO_OUT:-$root/runs/demo}"
 cd "$root"
 
-echo "== sampling the 8-Gaussian ring with the analytic score (heun, 20 steps)"
-"$diffuse" sample --config configs/ring8.yaml --out "$out/samples.npy"
-echo "== metrics against the true mixture"
-"$diffuse" eval --config configs/ring8.yaml --samples "$out/samples.npy"
-echo "== wrote $out/samples.npy, $out/samples.png (scatter), $out/samples.config.yaml"
+echo "== training the mlp score network on the 8-Gaussian ring (configs/ring8-mlp.yaml)"
+"$diffuse" train --config configs/ring8-mlp.yaml --out "$out/ring8-mlp"
+echo "== sampling it: dpm-solver-fast, 20 NFE"
+"$diffuse" sample --model "$out/ring8-mlp/checkpoint.pt" --out "$out/trained.npy"
+echo "== the same sampler with the exact score, for comparison"
+"$diffuse" sample --config configs/ring8-mlp.yaml --set model.kind=analytic --out "$out/analytic.npy"
+for which in trained analytic; do
+  echo "== metrics of the $which-score samples against the true mixture"
+  "$diffuse" eval --config configs/ring8-mlp.yaml --samples "$out/$which.npy"
+done
+echo "== wrote $out/trained.png and $out/analytic.png (scatter plots), checkpoint in $out/ring8-mlp"
