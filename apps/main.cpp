@@ -22,6 +22,8 @@ const Command kCommands[] = {
      diffuse::cli::run_sample},
     {"eval", "measure samples against the data's exact mixture (NLL, W2, MMD, modes)",
      diffuse::cli::run_eval},
+    {"data", "write exact samples of the configured data (and their labels) as .npy",
+     diffuse::cli::run_data},
     {"distill", "distill a one-step consistency model", nullptr},
     {"finetune", "fine-tune a trained model on a few examples", nullptr},
     {"bench", "time samplers and training steps", nullptr},

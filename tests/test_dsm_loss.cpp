@@ -73,6 +73,24 @@ TEST_P(DsmLossPerProcess, OracleBeatsAPerturbedOracle) {
   // The oracle's loss is exactly the minimum: zero gap with itself.
   const auto self = compare_losses(*oracle, oracle.get(), loss, draws);
   EXPECT_NEAR(*self.gap, 0.0, 1e-6);
+  EXPECT_NEAR(*self.score_error_sigma2, 0.0, 1e-10);
+}
+
+TEST(DsmScoreErrorTest, AnEpsShiftGivesItsSquareAndTheScoreErrorDividesBySigmaSquared) {
+  // eps_hat = eps* + 0.3 in every coordinate: ||eps_hat - eps*||^2 / D = 0.09 at every draw, and
+  // the score error (s = -eps / sigma) is 0.09 E[1 / sigma_t^2].
+  const auto process = process_of("vp-linear");
+  const auto oracle = ring_oracle(process);
+  const TimeSampler times(process, "uniform", 0, 1);
+  const auto draws = ring_draws(process, times, 4096);
+  ShiftedModel shifted(oracle, process, 0.3);
+  const auto c = compare_losses(shifted, oracle.get(), DsmLoss(process, "eps", 2.8), draws);
+  EXPECT_NEAR(*c.score_error_sigma2, 0.09, 1e-9);
+  double inverse_variance = 0.0;
+  for (const auto& d : draws)
+    inverse_variance += process->sigma(d.t).square().reciprocal().sum().item<double>();
+  inverse_variance /= static_cast<double>(c.samples);
+  EXPECT_NEAR(*c.score_error, 0.09 * inverse_variance, 1e-9 * inverse_variance);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dsm, DsmLossPerProcess,

@@ -1,6 +1,8 @@
 #include "train/dsm_eval.h"
 
 #include "core/errors.h"
+#include "core/parameterization.h"
+#include "models/denoiser.h"
 
 #include <cmath>
 
@@ -52,8 +54,32 @@ DsmComparison compare_losses(ScoreModel& model, ScoreModel* oracle, const DsmLos
     const auto [gap, gap_stderr] = mean_and_stderr(model_losses - oracle_losses);
     c.gap = gap;
     c.gap_stderr = gap_stderr;
+    const auto weighted = eps_differences(model, *oracle, loss.process(), draws);
+    std::vector<torch::Tensor> sigmas;
+    for (const auto& d : draws)
+      sigmas.push_back(coefficients_at(loss.process(), d.t, d.x_t.reshape({d.t.size(0), -1}))
+                           .sigma.reshape({-1}));
+    const auto sigma = torch::cat(sigmas).to(weighted.dtype());
+    std::tie(c.score_error_sigma2, c.score_error_sigma2_stderr) = mean_and_stderr(weighted);
+    std::tie(c.score_error, c.score_error_stderr) = mean_and_stderr(weighted / sigma.square());
   }
   return c;
+}
+
+torch::Tensor eps_differences(ScoreModel& model, ScoreModel& oracle, const ForwardProcess& process,
+                              const std::vector<DsmDraw>& draws) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (const auto& d : draws) {
+    const std::int64_t b = d.t.size(0);
+    const auto x_t = d.x_t.reshape({b, -1});
+    const auto c = coefficients_at(process, d.t, x_t);
+    const auto eps_of = [&](ScoreModel& m) {
+      return split(m.parameterization(), m.forward(d.x_t, d.t).reshape({b, -1}), x_t, c).eps;
+    };
+    parts.push_back((eps_of(model) - eps_of(oracle)).square().mean(1));
+  }
+  return torch::cat(parts);
 }
 
 nlohmann::json DsmComparison::to_json() const {
@@ -64,6 +90,10 @@ nlohmann::json DsmComparison::to_json() const {
     j["oracle_dsm_loss"] = *oracle_loss;
     j["gap"] = *gap;
     j["gap_stderr"] = *gap_stderr;
+    j["score_error"] = *score_error;
+    j["score_error_stderr"] = *score_error_stderr;
+    j["score_error_sigma2"] = *score_error_sigma2;
+    j["score_error_sigma2_stderr"] = *score_error_sigma2_stderr;
   }
   return j;
 }

@@ -34,6 +34,11 @@ struct DsmComparison {
   std::int64_t samples = 0;
   double model_loss = 0.0, model_stderr = 0.0;
   std::optional<double> oracle_loss, gap, gap_stderr;  // gap = model - oracle, paired
+  // The theory's score estimation error E_t E ||s_theta(x_t, t) - grad log p_t(x_t)||^2 / D
+  // (t from the loss's time sampler), and the same weighted by sigma_t^2 (the error in eps
+  // units, which stays finite as t -> 0); both against the oracle's exact score.
+  std::optional<double> score_error, score_error_stderr;
+  std::optional<double> score_error_sigma2, score_error_sigma2_stderr;
 
   nlohmann::json to_json() const;
 };
@@ -41,5 +46,10 @@ struct DsmComparison {
 // oracle may be null (data without an exact score).
 DsmComparison compare_losses(ScoreModel& model, ScoreModel* oracle, const DsmLoss& loss,
                              const std::vector<DsmDraw>& draws);
+
+// Per-sample ||eps_model - eps_oracle||^2 / D at the draws' (x_t, t) [n]; divided by sigma_t^2
+// it is the squared score error (s = -eps / sigma).
+torch::Tensor eps_differences(ScoreModel& model, ScoreModel& oracle, const ForwardProcess& process,
+                              const std::vector<DsmDraw>& draws);
 
 }  // namespace diffuse

@@ -45,6 +45,7 @@ class DsmLoss {
 
   torch::Tensor operator()(ScoreModel& model, const DsmDraw& draw) const;
   const std::string& kind() const { return kind_; }
+  const ForwardProcess& process() const { return *process_; }
 
  private:
   ProcessPtr process_;
