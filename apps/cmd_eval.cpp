@@ -1,33 +1,87 @@
-// diffuse eval: measure samples against the data's exact Gaussian mixture.
+// diffuse eval: measure samples against the data's exact Gaussian mixture, or image samples
+// through a trained classifier (apps/eval_images.h).
 #include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/eval_images.h"
 #include "apps/eval_model.h"
 #include "apps/outputs.h"
+#include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/jsonl.h"
+#include "core/knn_divergence.h"
 #include "core/metrics.h"
 #include "core/npy.h"
 #include "core/runtime.h"
+#include "core/subspace_distance.h"
 
 #include <iostream>
 
 namespace diffuse::cli {
 
+namespace {
+
+constexpr int kKnnNeighbours = 1;
+
+// Beyond evaluate_against_mixture: the distance to the nearest component subspace (low-rank
+// mixtures) and the kNN KL(samples || mixture) against fresh draws (dimension <= 8). Drawn after
+// the other metrics' draws, so their values do not change with these additions.
+void add_low_dimensional_metrics(nlohmann::json& record, const GaussianMixture& mixture,
+                                 const torch::Tensor& samples, at::Generator generator) {
+  const auto x = samples.index({torch::isfinite(samples).all(1)});
+  const auto subspaces = component_subspaces(mixture);
+  if (!subspaces.empty()) record["subspace_distance"] = mean_subspace_distance(subspaces, x);
+  if (mixture.dim() <= kKnnMaxDim) {
+    const auto reference = mixture.sample(x.size(0), generator).x;
+    record["knn_kl"] = knn_kl_divergence(x, reference, kKnnNeighbours);
+    record["knn_kl_neighbours"] = kKnnNeighbours;
+  }
+}
+
+nlohmann::json evaluate_mixture_samples(const RunConfig& config, const std::string& path) {
+  const auto mixture = make_mixture(config.data);
+  if (!mixture)
+    throw InputError("eval: data.kind = " + config.data.kind +
+                     " has no exact mixture to measure against");
+  const auto samples = load_npy(path, 2).to(torch::kFloat64);
+  require_shape(samples, {kAnyDim, mixture->dim()}, path);
+  auto generator = make_generator(static_cast<std::uint64_t>(config.metrics.seed));
+  auto record = evaluate_against_mixture(*mixture, samples, config.metrics, generator);
+  add_low_dimensional_metrics(record, *mixture, samples, generator);
+  return record;
+}
+
+std::string optional_path(const cxxopts::ParseResult& args, const char* name) {
+  return args.count(name) ? args[name].as<std::string>() : "";
+}
+
+}  // namespace
+
 int run_eval(int argc, char** argv) {
-  cxxopts::Options options(argv[0], "Measure samples against the data's exact mixture: NLL per "
-                                    "dimension, sliced W2, MMD and mode coverage, as one JSON "
+  cxxopts::Options options(argv[0], "Measure samples against the data's exact mixture (NLL per "
+                                    "dimension, sliced W2, MMD, mode coverage, subspace distance, "
+                                    "kNN KL) or image samples through a classifier, as one JSON "
                                     "object on stdout.");
   add_common_options(options);
-  options.add_options("Eval")("s,samples", "samples to measure (.npy, [n, D])",
-                              cxxopts::value<std::string>());
+  options.add_options("Eval")
+      ("s,samples", "samples to measure (.npy, [n, D])", cxxopts::value<std::string>())
+      ("classifier", "image data: a diffuse train-classifier checkpoint (class histogram, "
+                     "Frechet distance to real test images)", cxxopts::value<std::string>())
+      ("labels", "image data: .npy of the samples' intended classes (adds accuracy)",
+       cxxopts::value<std::string>())
+      ("results", "also append the JSON object as one line to this JSON Lines file",
+       cxxopts::value<std::string>());
   add_eval_model_options(options);
   const auto args = parse(options, argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << "\n";
     return 0;
   }
-  if (args.count("model") && !args.count("samples") && !args.count("print-config"))
+  const std::string results = optional_path(args, "results");
+  if (args.count("model") && !args.count("samples") && !args.count("print-config")) {
+    require(results.empty(), "eval: --results applies to --samples evaluations");
     return eval_model(args);
+  }
   const RunConfig config =
       args.count("model")
           ? load_checkpoint_run_config(args, {}, args["model"].as<std::string>())
@@ -38,18 +92,26 @@ int run_eval(int argc, char** argv) {
   }
   if (!args.count("samples"))
     throw InputError("eval: --samples FILE.npy or --model CHECKPOINT is required");
-  set_up_run(config);
-  const auto mixture = make_mixture(config.data);
-  if (!mixture)
-    throw InputError("eval: data.kind = " + config.data.kind +
-                     " has no exact mixture to measure against");
-  const std::string path = args["samples"].as<std::string>();
-  const auto samples = load_npy(path, 2).to(torch::kFloat64);
-  require_shape(samples, {kAnyDim, mixture->dim()}, path);
-  auto generator = make_generator(static_cast<std::uint64_t>(config.metrics.seed));
-  auto record = evaluate_against_mixture(*mixture, samples, config.metrics, generator);
+  const bool images = config.data.kind == "idx";
+  const ImageEvalInputs image_inputs{args["samples"].as<std::string>(),
+                                     optional_path(args, "classifier"),
+                                     optional_path(args, "labels")};
+  if (images && image_inputs.classifier_path.empty())
+    throw InputError("eval: data.kind = idx has no exact mixture; image samples are measured "
+                     "through a classifier: give --classifier CKPT (diffuse train-classifier)");
+  require(images || (image_inputs.classifier_path.empty() && image_inputs.labels_path.empty()),
+          "eval: --classifier and --labels apply to image data (data.kind: idx), not " +
+              config.data.kind);
+  const RunContext run = set_up_run(config);
+  const std::string& path = image_inputs.samples_path;
+  auto record = images ? evaluate_image_samples(config, run.device, load_npy(path), image_inputs)
+                       : evaluate_mixture_samples(config, path);
   record["samples"] = path;
   record["data"] = config.data.kind;
+  if (!results.empty()) {
+    ensure_parent_directory(results);
+    JsonlWriter(results).write(record);
+  }
   std::cout << record.dump() << std::endl;
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -24,6 +25,8 @@ const Command kCommands[] = {
      diffuse::cli::run_eval},
     {"data", "write exact samples of the configured data (and their labels) as .npy",
      diffuse::cli::run_data},
+    {"train-classifier", "train the image classifier that eval --classifier measures with",
+     diffuse::cli::run_train_classifier},
     {"distill", "distill a one-step consistency model", nullptr},
     {"finetune", "fine-tune a trained model on a few examples", nullptr},
     {"bench", "time samplers and training steps", nullptr},
@@ -33,8 +36,10 @@ void print_usage(std::ostream& out) {
   out << "diffuse " << DIFFUSE_VERSION << ": diffusion models' training and sampling, measured\n\n"
       << "usage: diffuse <command> [options]   (diffuse <command> --help for its options)\n\n"
       << "commands:\n";
+  std::size_t width = 0;  // the name column fits the longest name
+  for (const auto& c : kCommands) width = std::max(width, std::strlen(c.name) + 2);
   for (const auto& c : kCommands)
-    out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary
+    out << "  " << c.name << std::string(width - std::strlen(c.name), ' ') << c.summary
         << (c.run ? "" : " (not yet available)") << "\n";
   out << "\nexit codes: 0 success, 1 runtime failure, 2 usage or config error\n";
 }

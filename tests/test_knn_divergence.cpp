@@ -1,0 +1,92 @@
+// kNN KL estimator (Wang, Kulkarni & Verdu 2009) against the closed-form KL of two Gaussians in
+// 2 and 8 dimensions, its zero for equal distributions, and its refusals.
+#include "core/errors.h"
+#include "core/knn_divergence.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+#include <limits>
+
+namespace diffuse {
+namespace {
+
+at::Generator seeded(uint64_t seed) { return torch::make_generator<at::CPUGeneratorImpl>(seed); }
+
+// Draws n points of N(mean, diag(variances)).
+torch::Tensor gaussian(int64_t n, const torch::Tensor& mean, const torch::Tensor& variances,
+                       uint64_t seed) {
+  return mean + variances.sqrt() * torch::randn({n, mean.size(0)}, seeded(seed), torch::kFloat64);
+}
+
+// KL(N(m0, diag v0) || N(m1, diag v1)) = 1/2 sum [v0/v1 + (m1 - m0)^2/v1 - 1 + log(v1/v0)].
+double gaussian_kl(const torch::Tensor& m0, const torch::Tensor& v0, const torch::Tensor& m1,
+                   const torch::Tensor& v1) {
+  return 0.5 * (v0 / v1 + (m1 - m0).square() / v1 - 1.0 + (v1 / v0).log()).sum().item<double>();
+}
+
+void expect_estimate_near_closed_form(const torch::Tensor& m0, const torch::Tensor& v0,
+                                      const torch::Tensor& m1, const torch::Tensor& v1, int64_t n) {
+  const double exact = gaussian_kl(m0, v0, m1, v1);
+  const double estimate = knn_kl_divergence(gaussian(n, m0, v0, 11), gaussian(n, m1, v1, 12));
+  std::cout << "[ knn kl ] d = " << m0.size(0) << ", n = m = " << n << ": estimate " << estimate
+            << ", closed form " << exact << "\n";
+  EXPECT_NEAR(estimate, exact, 0.05);
+}
+
+TEST(KnnDivergenceTest, TwoDimensionalGaussiansMatchTheClosedForm) {
+  const auto f64 = torch::kFloat64;
+  expect_estimate_near_closed_form(torch::zeros({2}, f64), torch::ones({2}, f64),
+                                   torch::tensor({1.0, 0.5}, f64), torch::tensor({2.0, 1.5}, f64),
+                                   20000);
+}
+
+TEST(KnnDivergenceTest, EightDimensionalGaussiansMatchTheClosedForm) {
+  // A mean shift (KL 0.16): here the 8-D bias is small (about -0.01 at this n); with unequal
+  // covariances it is not (see core/knn_divergence.h), so those are not asserted.
+  const auto f64 = torch::kFloat64;
+  expect_estimate_near_closed_form(torch::zeros({8}, f64), torch::ones({8}, f64),
+                                   torch::full({8}, 0.2, f64), torch::ones({8}, f64), 20000);
+}
+
+TEST(KnnDivergenceTest, EqualDistributionsGiveNearZero) {
+  const auto mean = torch::zeros({3}, torch::kFloat64);
+  const auto var = torch::ones({3}, torch::kFloat64);
+  EXPECT_NEAR(knn_kl_divergence(gaussian(5000, mean, var, 1), gaussian(5000, mean, var, 2)), 0.0,
+              0.05);
+}
+
+TEST(KnnDivergenceTest, SmallExampleByHand) {
+  // 1-D, x = {0, 1}, y = {3}: rho = 1 for both, nu = 3 and 2, so
+  // D = (1/2)(log 3 + log 2) + log(1 / 1).
+  const auto x = torch::tensor({{0.0}, {1.0}}, torch::kFloat64);
+  const auto y = torch::tensor({{3.0}}, torch::kFloat64);
+  EXPECT_NEAR(knn_kl_divergence(x, y), 0.5 * std::log(6.0), 1e-12);
+}
+
+TEST(KnnDivergenceTest, DuplicatedSamplesGiveInfinity) {
+  const auto x = torch::tensor({{0.0, 1.0}, {0.0, 1.0}, {2.0, 0.0}}, torch::kFloat64);
+  const auto y = torch::randn({10, 2}, seeded(3), torch::kFloat64);
+  EXPECT_EQ(knn_kl_divergence(x, y), std::numeric_limits<double>::infinity());
+}
+
+TEST(KnnDivergenceTest, RefusesHighDimensionsMismatchesAndTooFewPoints) {
+  const auto nine = torch::randn({100, 9}, seeded(4), torch::kFloat64);
+  try {
+    knn_kl_divergence(nine, nine);
+    FAIL() << "expected an InputError for dimension 9";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("dimension 9"), std::string::npos) << e.what();
+  }
+  const auto two = torch::randn({100, 2}, seeded(5), torch::kFloat64);
+  const auto three = torch::randn({100, 3}, seeded(6), torch::kFloat64);
+  EXPECT_THROW(knn_kl_divergence(two, three), InputError);
+  EXPECT_THROW(knn_kl_divergence(two.slice(0, 0, 1), two), InputError);
+  EXPECT_THROW(knn_kl_divergence(two, two, 0), InputError);
+  EXPECT_THROW(knn_kl_divergence(two.reshape({-1}), two), InputError);
+}
+
+}  // namespace
+}  // namespace diffuse
