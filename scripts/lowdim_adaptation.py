@@ -59,7 +59,7 @@ def main():
     p.add_argument("--diffuse", default=dc.DEFAULT_DIFFUSE)
     p.add_argument("--dims", default="8,64,512", help="ambient dimensions D (784 also runs)")
     p.add_argument("--k", type=int, default=4, help="subspace dimension")
-    p.add_argument("--T", default="10,20,50,100,200,500,1000", help="chain lengths")
+    p.add_argument("--T", default="10,20,50,100,200,500", help="chain lengths")
     p.add_argument("--num-samples", type=int, default=2048)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join(dc.ROOT, "results", "lowdim_adaptation"))
