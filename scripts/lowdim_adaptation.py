@@ -16,7 +16,9 @@ schedule (`ddpm`) and the theory's (`ddpm-theory`) are run. Writes results/lowdi
 """
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 
@@ -71,11 +73,12 @@ def main():
     n = a.num_samples
 
     results, rows, floors = {}, [], {}
+    work = tempfile.mkdtemp(prefix="lowdim_adaptation.")  # samples, configs, metrics.jsonl
     for dim in dims:
         data = {"data.kind": "lowdim", "data.dim": dim, "data.subspace_dim": a.k,
                 "model.kind": "analytic", "sample.num_samples": n, "sample.batch_size": n}
         base = ["-c", os.path.join(dc.ROOT, "configs", "ring8.yaml"), "--seed", a.seed]
-        exact_path = os.path.join(a.out, "exact-%d.npy" % dim)
+        exact_path = os.path.join(work, "exact-%d.npy" % dim)
         dc.run(a.diffuse, ["data"] + base + dc.settings(data) +
                ["-n", 4 * n, "--dtype", "float64", "-o", exact_path])
         exact = np.load(exact_path)
@@ -90,7 +93,7 @@ def main():
             for sampler in ["ddpm", "ddim"]:
                 curve = []
                 for T in chains:
-                    out = os.path.join(a.out, "s-%d.npy" % dim)
+                    out = os.path.join(work, "samples.npy")
                     run = dict(data)
                     run.update({"process.kind": schedule, "process.num_steps": T,
                                 "sampler.grid": "ddpm"})
@@ -141,11 +144,7 @@ def main():
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(a.out, "plot.png"), dpi=110)
-    for dim in dims:
-        for name in ["exact-%d.npy" % dim, "exact-%d.labels.npy" % dim, "s-%d.npy" % dim]:
-            path = os.path.join(a.out, name)
-            if os.path.exists(path):
-                os.remove(path)
+    shutil.rmtree(work, ignore_errors=True)
     print("wrote %s/table.md and plot.png\nregenerate: scripts/lowdim_adaptation.py %s"
           % (a.out, " ".join(sys.argv[1:])))
 
