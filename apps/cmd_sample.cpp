@@ -10,8 +10,11 @@
 #include "models/checkpoint.h"
 #include "models/denoiser.h"
 #include "models/guidance.h"
+#include "samplers/common.h"
+#include "samplers/consistency.h"
 #include "samplers/generate.h"
 #include "samplers/registry.h"
+#include "train/consistency_schedule.h"
 
 #include <iomanip>
 #include <iostream>
@@ -72,7 +75,7 @@ int run_sample(int argc, char** argv) {
                                            {"guidance", "sample.guidance"},
                                            {"out", "sample.out"}};
   const std::string checkpoint = args.count("model") ? args["model"].as<std::string>() : "";
-  const RunConfig config = checkpoint.empty()
+  RunConfig config = checkpoint.empty()
                                ? load_run_config(args, flags)
                                : load_checkpoint_run_config(args, flags, checkpoint);
   if (args.count("print-config")) {
@@ -84,6 +87,11 @@ int run_sample(int argc, char** argv) {
     list_samplers(*process, config.sampler.steps);
     return 0;
   }
+  require_consistency_sampler(config.model, config.sampler,
+                              checkpoint.empty() ? "the model" : checkpoint);
+  if (config.model.consistency && given_times(config.sampler).empty())  // its training grid
+    config.sampler.times = consistency_sampling_times(*process, config.distill,
+                                                      config.train.steps, config.sampler.steps);
   const RunContext run = set_up_run(config);
   Denoiser denoiser(checkpoint.empty()
                         ? make_model(config.model, process, config.data, run.options())

@@ -7,6 +7,7 @@ namespace diffuse::cli {
 int run_sample(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_train(int argc, char** argv);
+int run_distill(int argc, char** argv);
 int run_train_classifier(int argc, char** argv);
 int run_data(int argc, char** argv);
 

@@ -27,7 +27,7 @@ const Command kCommands[] = {
      diffuse::cli::run_data},
     {"train-classifier", "train the image classifier that eval --classifier measures with",
      diffuse::cli::run_train_classifier},
-    {"distill", "distill a one-step consistency model", nullptr},
+    {"distill", "distill a one-step consistency model", diffuse::cli::run_distill},
     {"finetune", "fine-tune a trained model on a few examples", nullptr},
     {"bench", "time samplers and training steps", nullptr},
 };

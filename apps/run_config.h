@@ -9,6 +9,8 @@
 #include "core/process.h"
 #include "models/model_factory.h"
 #include "samplers/sampler.h"
+#include "train/distill_config.h"
+#include "train/finetune_config.h"
 #include "train/train_config.h"
 
 #include <cstdint>
@@ -50,6 +52,8 @@ struct RunConfig {
   SampleRunConfig sample;
   MetricsConfig metrics;
   TrainConfig train;
+  DistillConfig distill;  // diffuse distill (issue 8)
+  FinetuneConfig finetune;  // diffuse finetune (issue 9)
 
   template <class V>
   void visit(V& v) {
@@ -64,6 +68,8 @@ struct RunConfig {
     v("sample", sample);
     v("metrics", metrics);
     v("train", train);
+    v("distill", distill);
+    v("finetune", finetune);
   }
 };
 

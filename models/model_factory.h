@@ -40,6 +40,9 @@ struct ModelConfig {
   double fourier_scale = 4.0;
   bool layer_norm = true;  // mlp
   int num_classes = 0;     // mlp: class conditioning with this many labels (0: unconditional)
+  // A consistency model f(x, t) around this network (models/consistency.h), trained by
+  // `diffuse distill` and sampled with the `consistency` sampler.
+  bool consistency = false;
 
   template <class V>
   void visit(V& v) {
@@ -61,6 +64,7 @@ struct ModelConfig {
     v("fourier_scale", fourier_scale, config::greater_than(0.0));
     v("layer_norm", layer_norm);
     v("num_classes", num_classes, config::at_least(0));
+    v("consistency", consistency);
   }
 };
 

@@ -1,6 +1,7 @@
 #include "models/network_factory.h"
 
 #include "core/errors.h"
+#include "models/consistency.h"
 #include "models/linear.h"
 #include "models/mlp.h"
 #include "models/subspace.h"
@@ -86,6 +87,7 @@ NetworkModelPtr make_network(const ModelConfig& c, const ProcessPtr& process,
     model = std::make_shared<PreconditionedModel>(c.kind, raw_network(c.kind, c, *c.dim), pre,
                                                   process);
   }
+  if (c.consistency) model = std::make_shared<ConsistencyModel>(model, process, *c.sigma_data);
   model->module()->to(options.device(), options.dtype().toScalarType());
   return model;
 }

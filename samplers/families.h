@@ -17,5 +17,6 @@ std::vector<SamplerInfo> rk45_samplers();  // samplers/rk45.cpp
 std::vector<SamplerInfo> accelerated_samplers();  // samplers/accelerated.cpp
 std::vector<SamplerInfo> unipc_samplers();  // samplers/unipc.cpp
 std::vector<SamplerInfo> srk_samplers();  // samplers/srk.cpp
+std::vector<SamplerInfo> consistency_samplers();  // samplers/consistency.cpp
 
 }  // namespace diffuse

@@ -13,7 +13,7 @@ const std::vector<SamplerInfo>& sampler_registry() {
     std::vector<SamplerInfo> all;
     for (auto family : {ode_samplers, ddpm_samplers, sde_samplers, rk45_samplers,
                         dpm_solver_samplers, accelerated_samplers, unipc_samplers,
-                        srk_samplers}) {
+                        srk_samplers, consistency_samplers}) {
       auto rows = family();
       all.insert(all.end(), rows.begin(), rows.end());
     }

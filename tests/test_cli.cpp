@@ -173,7 +173,7 @@ TEST(CliTest, SameSeedGivesIdenticalSamplesAndBatchSizeDoesNotMatter) {
 }
 
 TEST(CliTest, NotYetAvailableCommandsExitWithUsageCode) {
-  const auto r = run_diffuse("distill");
+  const auto r = run_diffuse("finetune");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("not yet available"), std::string::npos) << r.output;
 }

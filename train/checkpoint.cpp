@@ -21,6 +21,11 @@ void save_training_checkpoint(const std::string& path, const TrainingState& s) {
   archive.write("ema", ema);
   archive.write("optimizer", optimizer);
   archive.write("rng", rng);
+  for (const auto& [name, module] : s.extra) {
+    torch::serialize::OutputArchive nested;
+    module->save(nested);
+    archive.write(name, nested);
+  }
   // Serialised in memory first: LibTorch's zip writer throws again from its destructor when the
   // stream fails mid-way (a full disk), which would terminate the process instead of leaving
   // write_file_atomically to discard the temporary file and report the error.
@@ -34,7 +39,8 @@ void save_training_checkpoint(const std::string& path, const TrainingState& s) {
 }
 
 std::int64_t load_training_checkpoint(const std::string& path, NetworkModel& model, Ema& ema,
-                                      torch::optim::Optimizer& optimizer, std::uint64_t seed) {
+                                      torch::optim::Optimizer& optimizer, std::uint64_t seed,
+                                      const NamedModules& extra) {
   // On the training device: the optimiser's state tensors are used as they are read.
   torch::serialize::InputArchive archive;
   open_checkpoint(path, archive, model.module()->parameters().front().device());
@@ -53,6 +59,11 @@ std::int64_t load_training_checkpoint(const std::string& path, NetworkModel& mod
   part("rng", rng);
   read_module_state(weights, *model.module(), path + ": model");
   read_module_state(averaged, *ema.model()->module(), path + ": ema");
+  for (const auto& [name, module] : extra) {
+    torch::serialize::InputArchive nested;
+    part(name, nested);
+    read_module_state(nested, *module, path + ": " + name);
+  }
   c10::IValue saved_seed;
   rng.read("seed", saved_seed);
   if (static_cast<std::uint64_t>(saved_seed.toInt()) != seed)

@@ -10,6 +10,7 @@
 
 #include "models/network.h"
 #include "train/ema.h"
+#include "train/training_objective.h"
 
 #include <torch/torch.h>
 
@@ -25,14 +26,16 @@ struct TrainingState {
   std::int64_t step;
   std::uint64_t seed;
   const std::string& config_yaml;
+  NamedModules extra = {};  // an objective's state (train/training_objective.h), saved by name
 };
 
 void save_training_checkpoint(const std::string& path, const TrainingState& state);
 
 // Restores the weights, EMA and optimiser state saved at `path` into objects built from the
-// current config and returns the step. InputError when the checkpoint holds another model kind,
-// another shape or another seed.
+// current config (and the `extra` modules by name) and returns the step. InputError when the
+// checkpoint holds another model kind, another shape or another seed, or lacks an extra module.
 std::int64_t load_training_checkpoint(const std::string& path, NetworkModel& model, Ema& ema,
-                                      torch::optim::Optimizer& optimizer, std::uint64_t seed);
+                                      torch::optim::Optimizer& optimizer, std::uint64_t seed,
+                                      const NamedModules& extra = {});
 
 }  // namespace diffuse

@@ -6,8 +6,8 @@
 
 namespace diffuse {
 
-Ema::Ema(NetworkModelPtr live, NetworkModelPtr shadow, double decay)
-    : live_(std::move(live)), shadow_(std::move(shadow)), decay_(decay) {
+Ema::Ema(NetworkModelPtr live, NetworkModelPtr shadow, double decay, bool warmup)
+    : live_(std::move(live)), shadow_(std::move(shadow)), decay_(decay), warmup_(warmup) {
   require(live_ && shadow_, "Ema: missing network");
   live_params_ = live_->module()->parameters();
   shadow_params_ = shadow_->module()->parameters();
@@ -24,7 +24,7 @@ Ema::Ema(NetworkModelPtr live, NetworkModelPtr shadow, double decay)
 
 void Ema::update(std::int64_t step) {
   const double n = static_cast<double>(step);
-  const double d = std::min(decay_, (1.0 + n) / (10.0 + n));
+  const double d = warmup_ ? std::min(decay_, (1.0 + n) / (10.0 + n)) : decay_;
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < live_params_.size(); ++i)
     shadow_params_[i].mul_(d).add_(live_params_[i], 1.0 - d);

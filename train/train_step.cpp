@@ -8,8 +8,12 @@ namespace diffuse {
 StepResult train_step(ScoreModel& model, const std::vector<torch::Tensor>& params,
                       torch::optim::Optimizer& optimizer, const DsmLoss& loss,
                       const DsmDraw& draw, double clip) {
+  return optimizer_step(loss(model, draw).mean(), params, optimizer, clip);
+}
+
+StepResult optimizer_step(const torch::Tensor& value, const std::vector<torch::Tensor>& params,
+                          torch::optim::Optimizer& optimizer, double clip) {
   optimizer.zero_grad();
-  const auto value = loss(model, draw).mean();
   value.backward();
   StepResult result;
   result.loss = value.item<double>();

@@ -21,7 +21,11 @@ struct StepResult {
   bool finite = true;
 };
 
-// clip <= 0: no clipping (the norm is still measured).
+// backward of `loss` (a scalar), clipping, optimiser step (skipped when not finite). clip <= 0:
+// no clipping (the norm is still measured). train_step is this with the DSM loss.
+StepResult optimizer_step(const torch::Tensor& loss, const std::vector<torch::Tensor>& params,
+                          torch::optim::Optimizer& optimizer, double clip);
+
 StepResult train_step(ScoreModel& model, const std::vector<torch::Tensor>& params,
                       torch::optim::Optimizer& optimizer, const DsmLoss& loss,
                       const DsmDraw& draw, double clip);

@@ -58,6 +58,11 @@ Trainer::Trainer(const TrainSetup& setup) : setup_(setup) {
   // give equal initial weights.
   torch::manual_seed(setup_.seed);
   model_ = make_network(setup_.model, process_, options, init_sample);
+  if (setup_.objective)
+    setup_.objective->attach({model_, process_, setup_.model, options, c.steps});
+  else
+    require(!setup_.model.consistency, "model.consistency = true: a consistency model is trained "
+                                       "by `diffuse distill`, not by denoising score matching");
   ema_ = std::make_unique<Ema>(model_, make_network(setup_.model, process_, options),
                                c.ema_decay);
   if (model_->num_classes() > 0)
@@ -75,7 +80,7 @@ Trainer::Trainer(const TrainSetup& setup) : setup_(setup) {
       *setup_.model.sigma_data);
   if (auto mixture = make_mixture(setup_.data))
     oracle_ = std::make_shared<AnalyticMixtureScore>(mixture->to(options), process_);
-  if (c.eval_size > 0) {
+  if (c.eval_size > 0 && !setup_.objective) {
     const auto x0 = data_->sample(c.eval_size, RngStream::eval);
     auto generator = step_generator(setup_.seed, 1, RngStream::eval, options.device());
     eval_draws_ = fixed_draws(*process_, x0, *times_, generator);
@@ -88,11 +93,13 @@ std::string Trainer::checkpoint_path() const { return join(setup_.train.out, "ch
 
 std::string Trainer::describe() const {
   return model_->describe() + "; " + data_->describe() + "; process " + process_->name() +
-         ", loss " + loss_->kind() + ", t " + times_->kind();
+         (setup_.objective ? ", " + setup_.objective->describe()
+                           : ", loss " + loss_->kind() + ", t " + times_->kind());
 }
 
 void Trainer::resume(const std::string& checkpoint) {
-  step_ = load_training_checkpoint(checkpoint, *model_, *ema_, *optimizer_, setup_.seed);
+  step_ = load_training_checkpoint(checkpoint, *model_, *ema_, *optimizer_, setup_.seed,
+                                   setup_.objective ? setup_.objective->state() : NamedModules{});
   last_checkpoint_ = checkpoint;
   last_checkpoint_step_ = step_;
 }
@@ -102,11 +109,24 @@ void Trainer::one_step(std::int64_t step, double lr) {
   const auto batch = data_->batch(step);
   const auto& x0 = batch.x;
   auto generator = step_generator(setup_.seed, step, RngStream::noise, setup_.options.device());
+  if (setup_.objective) {
+    last_step_ = optimizer_step(setup_.objective->loss(*model_, x0, step, generator), params_,
+                                *optimizer_, setup_.train.clip);
+    check_step(step, lr);
+    ema_->update(step);
+    setup_.objective->after_step(step);
+    return;
+  }
   auto draw = make_draw(*process_, x0, times_->sample(x0.size(0), generator), generator);
   if (model_->num_classes() > 0)
     draw.labels = drop_labels(batch.labels, model_->num_classes(), setup_.train.label_dropout,
                               generator);
   last_step_ = train_step(*model_, params_, *optimizer_, *loss_, draw, setup_.train.clip);
+  check_step(step, lr);
+  ema_->update(step);
+}
+
+void Trainer::check_step(std::int64_t step, double lr) const {
   if (!last_step_.finite) {
     std::ostringstream message;
     message << "the loss became " << last_step_.loss << " (gradient norm " << last_step_.grad_norm
@@ -119,7 +139,6 @@ void Trainer::one_step(std::int64_t step, double lr) {
       message << "No checkpoint was written before it";
     throw RuntimeFailure(message.str());
   }
-  ema_->update(step);
 }
 
 void Trainer::save(std::int64_t step) {
@@ -132,12 +151,14 @@ void Trainer::save(std::int64_t step) {
                                                            ")"
                                                      : std::string("none")));
   const std::string path = checkpoint_path();
-  save_training_checkpoint(path, {*model_, *ema_, *optimizer_, step, setup_.seed, config_yaml_});
+  save_training_checkpoint(path, {*model_, *ema_, *optimizer_, step, setup_.seed, config_yaml_,
+                                  setup_.objective ? setup_.objective->state() : NamedModules{}});
   last_checkpoint_ = path;
   last_checkpoint_step_ = step;
 }
 
 nlohmann::json Trainer::evaluate() {
+  if (setup_.objective) return setup_.objective->evaluate(ema_->model());
   nlohmann::json j = nlohmann::json::object();
   if (eval_draws_.empty()) return j;
   j["eval_loss"] = per_sample_losses(*ema_->model(), *loss_, eval_draws_).mean().item<double>();

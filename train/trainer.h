@@ -21,6 +21,7 @@
 #include "train/time_sampler.h"
 #include "train/train_config.h"
 #include "train/train_step.h"
+#include "train/training_objective.h"
 #include "train/training_data.h"
 
 #include <torch/torch.h>
@@ -44,6 +45,8 @@ struct TrainSetup {
   ModelConfig model;
   TrainConfig train;
   torch::TensorOptions options;
+  // Another objective than DSM (train/training_objective.h; issue 8's consistency distillation).
+  std::shared_ptr<TrainingObjective> objective = nullptr;
 };
 
 struct TrainControl {
@@ -87,6 +90,7 @@ class Trainer {
 
  private:
   void one_step(std::int64_t step, double lr);
+  void check_step(std::int64_t step, double lr) const;  // RuntimeFailure for a non-finite step
   void save(std::int64_t step);
   nlohmann::json evaluate();
 
