@@ -5,51 +5,18 @@
 #include "apps/commands.h"
 #include "apps/eval_images.h"
 #include "apps/eval_model.h"
+#include "apps/eval_samples.h"
 #include "apps/outputs.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/jsonl.h"
-#include "core/knn_divergence.h"
-#include "core/metrics.h"
 #include "core/npy.h"
-#include "core/runtime.h"
-#include "core/subspace_distance.h"
 
 #include <iostream>
 
 namespace diffuse::cli {
 
 namespace {
-
-constexpr int kKnnNeighbours = 1;
-
-// Beyond evaluate_against_mixture: the distance to the nearest component subspace (low-rank
-// mixtures) and the kNN KL(samples || mixture) against fresh draws (dimension <= 8). Drawn after
-// the other metrics' draws, so their values do not change with these additions.
-void add_low_dimensional_metrics(nlohmann::json& record, const GaussianMixture& mixture,
-                                 const torch::Tensor& samples, at::Generator generator) {
-  const auto x = samples.index({torch::isfinite(samples).all(1)});
-  const auto subspaces = component_subspaces(mixture);
-  if (!subspaces.empty()) record["subspace_distance"] = mean_subspace_distance(subspaces, x);
-  if (mixture.dim() <= kKnnMaxDim) {
-    const auto reference = mixture.sample(x.size(0), generator).x;
-    record["knn_kl"] = knn_kl_divergence(x, reference, kKnnNeighbours);
-    record["knn_kl_neighbours"] = kKnnNeighbours;
-  }
-}
-
-nlohmann::json evaluate_mixture_samples(const RunConfig& config, const std::string& path) {
-  const auto mixture = make_mixture(config.data);
-  if (!mixture)
-    throw InputError("eval: data.kind = " + config.data.kind +
-                     " has no exact mixture to measure against");
-  const auto samples = load_npy(path, 2).to(torch::kFloat64);
-  require_shape(samples, {kAnyDim, mixture->dim()}, path);
-  auto generator = make_generator(static_cast<std::uint64_t>(config.metrics.seed));
-  auto record = evaluate_against_mixture(*mixture, samples, config.metrics, generator);
-  add_low_dimensional_metrics(record, *mixture, samples, generator);
-  return record;
-}
 
 std::string optional_path(const cxxopts::ParseResult& args, const char* name) {
   return args.count(name) ? args[name].as<std::string>() : "";
@@ -78,10 +45,16 @@ int run_eval(int argc, char** argv) {
     return 0;
   }
   const std::string results = optional_path(args, "results");
-  if (args.count("model") && !args.count("samples") && !args.count("print-config")) {
-    require(results.empty(), "eval: --results applies to --samples evaluations");
-    return eval_model(args);
-  }
+  const auto finish = [&](const nlohmann::json& record) {
+    if (!results.empty()) {
+      ensure_parent_directory(results);
+      JsonlWriter(results).write(record);
+    }
+    std::cout << record.dump() << std::endl;
+    return 0;
+  };
+  if (args.count("model") && !args.count("samples") && !args.count("print-config"))
+    return finish(eval_model(args, optional_path(args, "classifier")));
   const RunConfig config =
       args.count("model")
           ? load_checkpoint_run_config(args, {}, args["model"].as<std::string>())
@@ -105,15 +78,10 @@ int run_eval(int argc, char** argv) {
   const RunContext run = set_up_run(config);
   const std::string& path = image_inputs.samples_path;
   auto record = images ? evaluate_image_samples(config, run.device, load_npy(path), image_inputs)
-                       : evaluate_mixture_samples(config, path);
+                       : evaluate_mixture_samples(config, load_npy(path, 2), path);
   record["samples"] = path;
   record["data"] = config.data.kind;
-  if (!results.empty()) {
-    ensure_parent_directory(results);
-    JsonlWriter(results).write(record);
-  }
-  std::cout << record.dump() << std::endl;
-  return 0;
+  return finish(record);
 }
 
 }  // namespace diffuse::cli

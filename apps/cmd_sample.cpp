@@ -1,7 +1,9 @@
-// diffuse sample: draw samples from a model (today: the analytic mixture score) with a sampler.
+// diffuse sample: draw samples from a model (the analytic mixture score or a trained checkpoint)
+// with a sampler.
 #include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/model_sampler.h"
 #include "apps/outputs.h"
 #include "core/errors.h"
 #include "core/npy.h"
@@ -10,11 +12,8 @@
 #include "models/checkpoint.h"
 #include "models/denoiser.h"
 #include "models/guidance.h"
-#include "samplers/common.h"
-#include "samplers/consistency.h"
 #include "samplers/generate.h"
 #include "samplers/registry.h"
-#include "train/consistency_schedule.h"
 
 #include <iomanip>
 #include <iostream>
@@ -26,9 +25,9 @@ namespace {
 constexpr int kNameWidth = 26;  // the longest name, dpm-solver++3m-corrected, plus a gap
 
 void list_samplers(const ForwardProcess& process, int steps) {
-  std::cout << std::left << std::setw(kNameWidth) << "name" << std::setw(7) << "order" << std::setw(12)
-            << "stochastic" << std::setw(14) << ("NFE(K=" + std::to_string(steps) + ")")
-            << "processes\n";
+  std::cout << std::left << std::setw(kNameWidth) << "name" << std::setw(7) << "order"
+            << std::setw(12) << "stochastic" << std::setw(14)
+            << ("NFE(K=" + std::to_string(steps) + ")") << "processes\n";
   for (const auto& row : sampler_registry())
     std::cout << std::setw(kNameWidth) << row.name << std::setw(7) << row.order << std::setw(12)
               << (row.stochastic ? "yes" : "no") << std::setw(14)
@@ -40,44 +39,50 @@ void list_samplers(const ForwardProcess& process, int steps) {
 }  // namespace
 
 int run_sample(int argc, char** argv) {
-  cxxopts::Options options(argv[0], "Draw samples from a model with a sampler; writes samples "
-                                    "(.npy), a picture (.png) and a JSON line of timings.");
+  cxxopts::Options options(argv[0],
+                           "Draw samples from a model with a sampler; writes samples "
+                           "(.npy), a picture (.png) and a JSON line of timings.");
   add_common_options(options);
-  options.add_options("Sample")
-      ("sampler", "sampler name (see --list-samplers; config key: sampler.name)",
-       cxxopts::value<std::string>())
-      ("steps", "time-grid steps K (config key: sampler.steps)", cxxopts::value<std::string>())
-      ("n,num-samples", "number of samples (config key: sample.num_samples)",
-       cxxopts::value<std::string>())
-      ("label", "class-conditional models: the class to draw, -1 for each in turn (config key: "
-                "sample.label)", cxxopts::value<std::string>())
-      ("guidance", "classifier-free guidance weight w, 0 = conditional only (config key: "
-                   "sample.guidance; default 1)", cxxopts::value<std::string>())
-      ("batch-size", "samples per batch (config key: sample.batch_size)",
-       cxxopts::value<std::string>())
-      ("noise", "initial noise x_T as .npy [num_samples, dims] (config key: sample.noise)",
-       cxxopts::value<std::string>())
-      ("o,out", "output .npy (config key: sample.out)", cxxopts::value<std::string>())
-      ("list-samplers", "list every sampler with its order, NFE and processes")
-      ("model", "a trained checkpoint (diffuse train): sample its EMA weights with its process, "
-                "data and model", cxxopts::value<std::string>());
+  options.add_options("Sample")("sampler",
+                                "sampler name (see --list-samplers; config key: sampler.name)",
+                                cxxopts::value<std::string>())(
+      "steps", "time-grid steps K (config key: sampler.steps)", cxxopts::value<std::string>())(
+      "n,num-samples", "number of samples (config key: sample.num_samples)",
+      cxxopts::value<std::string>())(
+      "label",
+      "class-conditional models: the class to draw, -1 for each in turn (config key: "
+      "sample.label)",
+      cxxopts::value<std::string>())(
+      "guidance",
+      "classifier-free guidance weight w, 0 = conditional only (config key: "
+      "sample.guidance; default 1)",
+      cxxopts::value<std::string>())("batch-size",
+                                     "samples per batch (config key: sample.batch_size)",
+                                     cxxopts::value<std::string>())(
+      "noise", "initial noise x_T as .npy [num_samples, dims] (config key: sample.noise)",
+      cxxopts::value<std::string>())("o,out", "output .npy (config key: sample.out)",
+                                     cxxopts::value<std::string>())(
+      "list-samplers", "list every sampler with its order, NFE and processes")(
+      "model",
+      "a trained checkpoint (diffuse train): sample its EMA weights with its process, "
+      "data and model",
+      cxxopts::value<std::string>());
   const auto args = parse(options, argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << "\n";
     return 0;
   }
   const std::vector<FlagBinding> flags = {{"sampler", "sampler.name"},
-                                           {"steps", "sampler.steps"},
-                                           {"num-samples", "sample.num_samples"},
-                                           {"batch-size", "sample.batch_size"},
-                                           {"noise", "sample.noise"},
-                                           {"label", "sample.label"},
-                                           {"guidance", "sample.guidance"},
-                                           {"out", "sample.out"}};
+                                          {"steps", "sampler.steps"},
+                                          {"num-samples", "sample.num_samples"},
+                                          {"batch-size", "sample.batch_size"},
+                                          {"noise", "sample.noise"},
+                                          {"label", "sample.label"},
+                                          {"guidance", "sample.guidance"},
+                                          {"out", "sample.out"}};
   const std::string checkpoint = args.count("model") ? args["model"].as<std::string>() : "";
-  RunConfig config = checkpoint.empty()
-                               ? load_run_config(args, flags)
-                               : load_checkpoint_run_config(args, flags, checkpoint);
+  RunConfig config = checkpoint.empty() ? load_run_config(args, flags)
+                                        : load_checkpoint_run_config(args, flags, checkpoint);
   if (args.count("print-config")) {
     std::cout << config::to_yaml(config);
     return 0;
@@ -87,11 +92,8 @@ int run_sample(int argc, char** argv) {
     list_samplers(*process, config.sampler.steps);
     return 0;
   }
-  require_consistency_sampler(config.model, config.sampler,
-                              checkpoint.empty() ? "the model" : checkpoint);
-  if (config.model.consistency && given_times(config.sampler).empty())  // its training grid
-    config.sampler.times = consistency_sampling_times(*process, config.distill,
-                                                      config.train.steps, config.sampler.steps);
+  config.sampler =
+      sampler_for_model(config, *process, checkpoint.empty() ? "the model" : checkpoint);
   const RunContext run = set_up_run(config);
   Denoiser denoiser(checkpoint.empty()
                         ? make_model(config.model, process, config.data, run.options())
@@ -123,7 +125,8 @@ int run_sample(int argc, char** argv) {
   progress.finish();
 
   write_sample_outputs(config, result.samples);
-  if (request.labels.defined()) save_npy(sibling_path(config.sample.out, ".labels.npy"), request.labels);
+  if (request.labels.defined())
+    save_npy(sibling_path(config.sample.out, ".labels.npy"), request.labels);
   nlohmann::json record = {{"command", "sample"},
                            {"sampler", config.sampler.name},
                            {"steps", config.sampler.steps},
@@ -136,6 +139,7 @@ int run_sample(int argc, char** argv) {
                            {"wall_s", result.seconds},
                            {"samples_per_s", request.num_samples / result.seconds},
                            {"out", config.sample.out}};
+  if (!config.sampler.times.empty()) record["times"] = config.sampler.times;
   if (request.labels.defined()) {
     record["guidance"] = request.guidance;
     // Guidance evaluates the network twice per score evaluation (one batch of 2B rows).

@@ -66,10 +66,12 @@ nlohmann::json evaluate_image_samples(const RunConfig& config, const torch::Devi
   out["frechet_distance"] = frechet_distance(result.features, real);
   out["frechet_reference_count"] = m;
 
-  if (!in.labels_path.empty()) {
-    const auto labels = load_labels(in.labels_path, all.size(0), classes).index({finite});
+  if (in.labels.defined() || !in.labels_path.empty()) {
+    const auto labels = in.labels.defined()
+                            ? in.labels.to(torch::kInt64).index({finite})
+                            : load_labels(in.labels_path, all.size(0), classes).index({finite});
     out["accuracy"] = (result.predictions == labels).to(torch::kFloat64).mean().item<double>();
-    out["labels"] = in.labels_path;
+    if (!in.labels_path.empty()) out["labels"] = in.labels_path;
   }
   return out;
 }

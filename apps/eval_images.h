@@ -17,6 +17,7 @@ struct ImageEvalInputs {
   std::string samples_path;     // for messages
   std::string classifier_path;  // a train-classifier checkpoint
   std::string labels_path;      // optional .npy of [n] class labels, one per sample
+  torch::Tensor labels;         // or the labels themselves ([n] int64), e.g. those just sampled
 };
 
 // samples: the loaded .npy, [n, 784], [n, 28, 28] or [n, 1, 28, 28]. The real images are the

@@ -1,15 +1,63 @@
 #include "apps/eval_model.h"
 
 #include "apps/checkpoint_config.h"
+#include "apps/eval_images.h"
+#include "apps/eval_samples.h"
+#include "apps/model_sampler.h"
+#include "apps/outputs.h"
+#include "core/errors.h"
+#include "core/progress.h"
 #include "models/analytic.h"
 #include "models/checkpoint.h"
+#include "models/denoiser.h"
+#include "models/guidance.h"
+#include "samplers/generate.h"
 #include "train/dsm_eval.h"
 #include "train/step_rng.h"
 #include "train/training_data.h"
 
-#include <iostream>
-
 namespace diffuse::cli {
+
+namespace {
+
+// Draws `count` samples of the loaded model with the run's sampler (balanced labels for a
+// conditional model, no guidance) and measures them like `eval --samples`.
+nlohmann::json sample_and_measure(const RunConfig& config, const RunContext& run,
+                                  const LoadedModel& loaded, std::int64_t count,
+                                  const std::string& path, const std::string& classifier) {
+  const bool images = config.data.kind == "idx";
+  if (images && classifier.empty())
+    throw InputError("eval --sample: image samples are measured through a classifier: give "
+                     "--classifier CKPT (diffuse train-classifier)");
+  const SamplerConfig sampler = sampler_for_model(config, *loaded.process, path);
+  const Denoiser denoiser(loaded.model, loaded.process);
+  GenerateRequest request;
+  request.num_samples = count;
+  request.batch_size = std::min<std::int64_t>(count, config.sample.batch_size);
+  request.seed = static_cast<std::uint64_t>(config.seed);
+  if (loaded.model->num_classes() > 0)
+    request.labels = sample_labels(count, loaded.model->num_classes(), -1);
+  Progress progress("sample", count, "samples");
+  std::int64_t reported = 0;
+  request.on_batch = [&](std::int64_t done) {
+    progress.advance(done - reported);
+    reported = done;
+  };
+  const GenerateResult result =
+      generate(sampler, denoiser, data_sample_shape(config.data), run.options(), request);
+  progress.finish();
+  const std::string name = path + " (" + std::to_string(count) + " samples)";
+  auto record = images ? evaluate_image_samples(config, run.device, result.samples,
+                                                {name, classifier, "", request.labels})
+                       : evaluate_mixture_samples(config, result.samples, name);
+  record["sampler"] = sampler.name;
+  record["steps"] = sampler.steps;
+  record["nfe"] = result.nfe;
+  record["sampling_s"] = result.seconds;
+  return record;
+}
+
+}  // namespace
 
 void add_eval_model_options(cxxopts::Options& options) {
   options.add_options("Eval a trained model")
@@ -17,44 +65,55 @@ void add_eval_model_options(cxxopts::Options& options) {
        cxxopts::value<std::string>())
       ("num-draws", "DSM draws (x0, t, eps) to average over (default 65536)",
        cxxopts::value<std::int64_t>()->default_value("65536"))
-      ("raw-weights", "score the raw weights instead of the EMA");
+      ("raw-weights", "score the raw weights instead of the EMA")
+      ("sample", "with --model: also draw this many samples with the checkpoint's sampler "
+                 "(--set sampler.name=..., sampler.steps=...) and measure them",
+       cxxopts::value<std::int64_t>()->default_value("0"));
 }
 
-int eval_model(const cxxopts::ParseResult& args) {
+nlohmann::json eval_model(const cxxopts::ParseResult& args, const std::string& classifier) {
   const std::string path = args["model"].as<std::string>();
+  const std::int64_t sample_count = args["sample"].as<std::int64_t>();
+  require(sample_count >= 0, "eval: --sample must be >= 0, got " + std::to_string(sample_count));
   const RunConfig config = load_checkpoint_run_config(args, {}, path);
   const RunContext run = set_up_run(config);
   const bool ema = !args.count("raw-weights");
   LoadedModel loaded = load_model(path, run.options(), ema);
   const auto& model_config = loaded.model_config;
-  const DsmLoss loss(loaded.process,
-                     resolve_loss_kind(config.train.loss, model_config.parameterization),
-                     *model_config.sigma_data);
-  const TimeSampler times(loaded.process, config.train.t_sampling, config.train.p_mean,
-                          config.train.p_std);
-  // Draws keyed by metrics.seed: the same for every checkpoint evaluated with that seed.
-  const auto seed = static_cast<std::uint64_t>(config.metrics.seed);
-  TrainingData data(config.data, {1, 0, seed}, run.options());
-  const auto x0 = data.sample(args["num-draws"].as<std::int64_t>(), RngStream::eval);
-  auto generator = step_generator(seed, 1, RngStream::eval, run.device);
-  const auto draws = fixed_draws(*loaded.process, x0, times, generator);
-
-  std::shared_ptr<ScoreModel> oracle;
-  if (auto mixture = make_mixture(config.data))
-    oracle = std::make_shared<AnalyticMixtureScore>(mixture->to(run.options()), loaded.process);
-  auto record = compare_losses(*loaded.model, oracle.get(), loss, draws).to_json();
+  nlohmann::json record;
+  if (!model_config.consistency) {  // a consistency model's f is not a score: no DSM loss
+    const DsmLoss loss(loaded.process,
+                       resolve_loss_kind(config.train.loss, model_config.parameterization),
+                       *model_config.sigma_data);
+    const TimeSampler times(loaded.process, config.train.t_sampling, config.train.p_mean,
+                            config.train.p_std);
+    // Draws keyed by metrics.seed: the same for every checkpoint evaluated with that seed.
+    const auto seed = static_cast<std::uint64_t>(config.metrics.seed);
+    TrainingData data(config.data, {1, 0, seed}, run.options());
+    const auto x0 = data.sample(args["num-draws"].as<std::int64_t>(), RngStream::eval);
+    auto generator = step_generator(seed, 1, RngStream::eval, run.device);
+    const auto draws = fixed_draws(*loaded.process, x0, times, generator);
+    std::shared_ptr<ScoreModel> oracle;
+    if (auto mixture = make_mixture(config.data))
+      oracle = std::make_shared<AnalyticMixtureScore>(mixture->to(run.options()), loaded.process);
+    record = compare_losses(*loaded.model, oracle.get(), loss, draws).to_json();
+    record["loss"] = loss.kind();
+    record["t_sampling"] = times.kind();
+  } else {
+    require(sample_count > 0, "eval --model " + path + ": a consistency model has no DSM loss; "
+                              "measure its samples with --sample N");
+  }
+  if (sample_count > 0)
+    record["samples"] = sample_and_measure(config, run, loaded, sample_count, path, classifier);
   record["command"] = "eval";
   record["checkpoint"] = path;
   record["step"] = loaded.step;
   record["weights"] = ema ? "ema" : "raw";
   record["model"] = loaded.model->describe();
-  record["loss"] = loss.kind();
-  record["t_sampling"] = times.kind();
   record["process"] = loaded.process->name();
   record["data"] = config.data.kind;
   record["dtype"] = config.dtype;
-  std::cout << record.dump() << std::endl;
-  return 0;
+  return record;
 }
 
 }  // namespace diffuse::cli

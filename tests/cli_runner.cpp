@@ -14,8 +14,8 @@ namespace diffuse::testing {
 CommandResult run_diffuse(const std::string& arguments) {
   TempDir scratch;
   const std::string log = scratch.file("output.txt");
-  const std::string command = std::string("DIFFUSE_QUIET=1 '") + DIFFUSE_BINARY + "' " +
-                              arguments + " > '" + log + "' 2>&1";
+  const std::string command = std::string("DIFFUSE_QUIET=1 '") + DIFFUSE_BINARY + "' " + arguments +
+                              " > '" + log + "' 2>&1";
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -44,6 +44,19 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   const std::string p = file(name);
   std::ofstream(p, std::ios::binary) << text;
   return p;
+}
+
+nlohmann::json last_json(const std::string& output) {
+  std::istringstream lines(output);
+  std::string line, last;
+  while (std::getline(lines, line))
+    if (!line.empty() && line.front() == '{') last = line;
+  return last.empty() ? nlohmann::json() : nlohmann::json::parse(last);
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace diffuse::testing

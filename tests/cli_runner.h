@@ -1,6 +1,8 @@
 // Runs the real `diffuse` binary for command-line tests and captures its exit code and output.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 
@@ -13,6 +15,12 @@ struct CommandResult {
 
 // Runs `diffuse <arguments>` through the shell (arguments are passed as written).
 CommandResult run_diffuse(const std::string& arguments);
+
+// The JSON object a command printed last (stderr's progress lines come before it); null if none.
+nlohmann::json last_json(const std::string& output);
+
+// A file's whole contents ("" when it cannot be read).
+std::string read_bytes(const std::string& path);
 
 // A fresh directory under the system temp folder, removed when the object goes away.
 class TempDir {

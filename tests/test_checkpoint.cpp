@@ -20,11 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void expect_equal_weights(const NetworkModel& a, const NetworkModel& b, const std::string& what) {
   const auto pa = a.module()->named_parameters(), pb = b.module()->named_parameters();
   ASSERT_EQ(pa.size(), pb.size());

@@ -34,7 +34,8 @@ TEST(ClassifierTest, FeaturesAndLogitsHaveTheDocumentedShapes) {
 
   const auto out = classify(net, flat, 2);  // three batches: 2 + 2 + 1
   EXPECT_EQ(out.features.sizes(), (std::vector<int64_t>{5, 128}));
-  EXPECT_TRUE(torch::allclose(out.features, net->features(flat)));
+  // Batched GEMMs may round differently from one batch of 5 (BLAS blocking depends on the size).
+  EXPECT_TRUE(torch::allclose(out.features, net->features(flat), 1e-5, 1e-5));
   EXPECT_TRUE(out.predictions.equal(net->forward(flat).argmax(1)));
 }
 

@@ -21,11 +21,6 @@ sampler: {name: euler, steps: 5}
 sample: {num_samples: 64, batch_size: 32}
 )";
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 TEST(CliTest, NoArgumentsIsAUsageError) {
   const auto r = run_diffuse("");
   EXPECT_EQ(r.exit_code, 2);
@@ -173,7 +168,7 @@ TEST(CliTest, SameSeedGivesIdenticalSamplesAndBatchSizeDoesNotMatter) {
 }
 
 TEST(CliTest, NotYetAvailableCommandsExitWithUsageCode) {
-  const auto r = run_diffuse("finetune");
+  const auto r = run_diffuse("bench");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("not yet available"), std::string::npos) << r.output;
 }

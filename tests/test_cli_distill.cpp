@@ -16,11 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // The tiny ring run under edm, distilled for 20 steps.
 std::string distill_yaml(const std::string& out) {
   return "seed: 5\n"
@@ -56,6 +51,16 @@ TEST(CliDistill, DistilsAndSamplesInOneStep) {
   EXPECT_EQ(heun.exit_code, 2);
   EXPECT_NE(heun.output.find("consistency model"), std::string::npos) << heun.output;
   EXPECT_FALSE(fs::exists(dir.file("h.npy")));
+
+  const auto no_loss = run_diffuse("eval --model " + checkpoint);
+  EXPECT_EQ(no_loss.exit_code, 2) << no_loss.output;
+  EXPECT_NE(no_loss.output.find("--sample"), std::string::npos) << no_loss.output;
+  const auto measured = run_diffuse("eval --model " + checkpoint + " --sample 256");
+  ASSERT_EQ(measured.exit_code, 0) << measured.output;
+  const auto record = last_json(measured.output);
+  EXPECT_FALSE(record.contains("dsm_loss")) << record.dump();
+  EXPECT_EQ(record["samples"]["nfe"], 1) << record.dump();
+  EXPECT_GT(record["samples"]["sliced_w2"].get<double>(), 0.0);
 }
 
 TEST(CliDistill, ResumeContinuesBitIdentically) {

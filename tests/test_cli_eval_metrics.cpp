@@ -21,15 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The JSON object a command printed last (stderr's progress lines come before it).
-nlohmann::json last_json(const std::string& output) {
-  std::istringstream lines(output);
-  std::string line, last;
-  while (std::getline(lines, line))
-    if (!line.empty() && line.front() == '{') last = line;
-  return last.empty() ? nlohmann::json() : nlohmann::json::parse(last);
-}
-
 // n exact samples of a data kind, written to `path`.
 void write_exact_samples(const std::string& yaml, std::int64_t n, const std::string& path,
                          double shift = 0.0) {

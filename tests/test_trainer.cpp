@@ -18,17 +18,6 @@
 namespace diffuse::testing {
 namespace {
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// The last line of a command's output that is a JSON object.
-nlohmann::json last_json(const std::string& output) {
-  const auto start = output.rfind("\n{", output.size() - 2);
-  return nlohmann::json::parse(output.substr(start == std::string::npos ? 0 : start + 1));
-}
-
 // The DSM loss of a model on fixed ring draws under the run's loss.
 double ring_loss(ScoreModel& model, const Trainer& trainer, const std::string& kind) {
   DataConfig data;
@@ -61,8 +50,8 @@ TEST_P(TrainKinds, ShortRunOnTheRingLowersTheLoss) {
   // The log has one line per interval with the promised fields.
   const auto lines = read_jsonl(dir.file("train.jsonl"));
   ASSERT_EQ(lines.size(), 3u);
-  for (const char* key : {"step", "loss", "lr", "grad_norm", "steps_per_s", "eval_loss",
-                          "oracle_loss"})
+  for (const char* key :
+       {"step", "loss", "lr", "grad_norm", "steps_per_s", "eval_loss", "oracle_loss"})
     EXPECT_TRUE(lines.back().contains(key)) << key;
   EXPECT_EQ(lines.back()["step"], 300);
   EXPECT_LT(lines.back()["loss"].get<double>(), lines.front()["loss"].get<double>());
@@ -72,8 +61,7 @@ TEST_P(TrainKinds, ShortRunOnTheRingLowersTheLoss) {
 INSTANTIATE_TEST_SUITE_P(Train, TrainKinds,
                          ::testing::Values("mlp", "linear", "two-layer", "subspace"),
                          [](const auto& info) {
-                           return info.param == "two-layer" ? std::string("two_layer")
-                                                            : info.param;
+                           return info.param == "two-layer" ? std::string("two_layer") : info.param;
                          });
 
 TEST(TrainScheduleTest, WarmupThenConstantOrCosine) {
@@ -136,8 +124,8 @@ TEST(TrainGuardTest, CommandExitsOneAndKeepsTheLastGoodCheckpoint) {
   ASSERT_EQ(good.exit_code, 0) << good.output;
   const std::string checkpoint = out + "/checkpoint.pt";
   const std::string saved = read_bytes(checkpoint);
-  const auto bad = run_diffuse("train --resume " + checkpoint +
-                               " --set train.lr=1e30 --set train.warmup=0");
+  const auto bad =
+      run_diffuse("train --resume " + checkpoint + " --set train.lr=1e30 --set train.warmup=0");
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("at step 1"), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find(checkpoint + " (step 10)"), std::string::npos) << bad.output;
@@ -159,8 +147,7 @@ TEST(TrainCommandTest, TrainsSamplesAndEvaluatesFromTheCheckpoint) {
   ASSERT_EQ(sampled.exit_code, 0) << sampled.output;
   EXPECT_TRUE(std::filesystem::exists(dir.file("s/samples.npy")));
 
-  const auto changed = run_diffuse("sample --model " + out +
-                                   "/checkpoint.pt --set model.width=8");
+  const auto changed = run_diffuse("sample --model " + out + "/checkpoint.pt --set model.width=8");
   EXPECT_EQ(changed.exit_code, 2) << changed.output;
   EXPECT_NE(changed.output.find("model comes from the checkpoint"), std::string::npos)
       << changed.output;
@@ -170,6 +157,20 @@ TEST(TrainCommandTest, TrainsSamplesAndEvaluatesFromTheCheckpoint) {
   const auto record = last_json(evaluated.output);
   EXPECT_GT(record["dsm_loss"].get<double>(), record["oracle_dsm_loss"].get<double>());
   EXPECT_EQ(record["loss"], "eps");
+
+  // --sample draws with the checkpoint's sampler and measures like `eval --samples`; --results
+  // keeps the same record.
+  const auto measured =
+      run_diffuse("eval --model " + out + "/checkpoint.pt --num-draws 256 " +
+                  "--sample 300 --set sampler.steps=4 --results " + dir.file("r.jsonl"));
+  ASSERT_EQ(measured.exit_code, 0) << measured.output;
+  const auto with_samples = last_json(measured.output);
+  EXPECT_EQ(with_samples["samples"]["count"], 300) << with_samples.dump();
+  EXPECT_EQ(with_samples["samples"]["steps"], 4) << with_samples.dump();
+  EXPECT_GT(with_samples["samples"]["sliced_w2"].get<double>(), 0.0);
+  const auto lines = read_bytes(dir.file("r.jsonl"));
+  EXPECT_EQ(nlohmann::json::parse(lines)["samples"]["sliced_w2"],
+            with_samples["samples"]["sliced_w2"]);
 }
 
 TEST(TrainCommandTest, BenchStepsPrintsATiming) {

@@ -1,0 +1,20 @@
+// Measuring samples of mixture data against the exact Gaussian mixture: the metrics of
+// core/metrics.h plus, for low-rank mixtures, the distance to the nearest component subspace and,
+// in at most 8 dimensions, the kNN KL estimate. Shared by `eval --samples` and
+// `eval --model --sample`.
+#pragma once
+
+#include "apps/run_config.h"
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace diffuse::cli {
+
+// samples: [n, D]; name: for messages. InputError when the data has no exact mixture or D differs.
+nlohmann::json evaluate_mixture_samples(const RunConfig& config, const torch::Tensor& samples,
+                                        const std::string& name);
+
+}  // namespace diffuse::cli

@@ -1,0 +1,18 @@
+// The sampler config a model is sampled with: the run's `sampler:` section, checked against the
+// model (a consistency model takes only the `consistency` sampler) and, for a consistency model
+// without explicit times, placed on the grid it was distilled on. Shared by `diffuse sample` and
+// `diffuse eval --model --sample`.
+#pragma once
+
+#include "apps/run_config.h"
+#include "core/process.h"
+
+#include <string>
+
+namespace diffuse::cli {
+
+// what: the model's name in messages (a checkpoint path, say).
+SamplerConfig sampler_for_model(const RunConfig& config, const ForwardProcess& process,
+                                const std::string& what);
+
+}  // namespace diffuse::cli
