@@ -8,6 +8,7 @@ int run_sample(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_distill(int argc, char** argv);
+int run_finetune(int argc, char** argv);
 int run_train_classifier(int argc, char** argv);
 int run_data(int argc, char** argv);
 

@@ -28,7 +28,8 @@ const Command kCommands[] = {
     {"train-classifier", "train the image classifier that eval --classifier measures with",
      diffuse::cli::run_train_classifier},
     {"distill", "distill a one-step consistency model", diffuse::cli::run_distill},
-    {"finetune", "fine-tune a trained model on a few examples", nullptr},
+    {"finetune", "fine-tune a trained model on a few examples",
+     diffuse::cli::run_finetune},
     {"bench", "time samplers and training steps", nullptr},
 };
 

@@ -35,6 +35,8 @@ std::vector<std::pair<std::string, bool>> given_keys(const DataConfig& c) {
           {"num_subspaces", c.num_subspaces.has_value()},
           {"components_per_subspace", c.components_per_subspace.has_value()},
           {"seed", c.seed.has_value()},
+          {"domain", c.domain.has_value()},
+          {"angle", c.angle.has_value()},
           {"path", c.path.has_value()},
           {"split", c.split.has_value()},
           {"classes", !c.classes.empty()},
@@ -187,6 +189,39 @@ void require_subspace_fits(const DataConfig& c) {
          std::to_string(*c.subspace_dim) + " must be <= data.dim = " + std::to_string(*c.dim));
 }
 
+// shared-latent (issue 9): the latent mixture and A_s drawn exactly as lowdim draws them (so
+// domain source is the lowdim data of the same parameters), A_ta from a second seeded stream.
+struct SharedLatent {
+  torch::Tensor source, target;  // [D, d] orthonormal
+  std::vector<torch::Tensor> means, roots;  // latent mu_m [d] and S_m^{1/2} [d, d]
+};
+
+SharedLatent shared_latent(const DataConfig& c) {
+  const int64_t dim = *c.dim, d = *c.subspace_dim;
+  auto gen = torch::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(*c.seed));
+  SharedLatent s;
+  s.source = std::get<0>(torch::linalg::qr(torch::randn({dim, d}, gen, kF64)));
+  for (int64_t m = 0; m < *c.num_components; ++m) {
+    s.means.push_back(*c.mean_scale * torch::randn({d}, gen, kF64));
+    const auto rotation = std::get<0>(torch::linalg::qr(torch::randn({d, d}, gen, kF64)));
+    const auto u = 0.25 + 0.75 * torch::rand({d}, gen, kF64);
+    s.roots.push_back(*c.std_dev * rotation * u.sqrt());
+  }
+  auto target_gen = torch::make_generator<at::CPUGeneratorImpl>(
+      static_cast<uint64_t>(*c.seed) ^ 0x9e3779b97f4a7c15ULL);
+  const auto g = torch::randn({dim, d}, target_gen, kF64);
+  if (!c.angle) {
+    s.target = std::get<0>(torch::linalg::qr(g));
+  } else {
+    // A_ta = A_s cos(theta) + B sin(theta), B orthonormal and orthogonal to A_s: then
+    // A_s^T A_ta = cos(theta) I, every principal angle is theta.
+    const auto b = std::get<0>(torch::linalg::qr(g - s.source.matmul(s.source.t().matmul(g))));
+    const double theta = *c.angle * kPi / 180.0;
+    s.target = std::cos(theta) * s.source + std::sin(theta) * b;
+  }
+  return s;
+}
+
 torch::Tensor two_moons(int64_t n, double noise, at::Generator gen) {
   // Two interleaved half circles (as scikit-learn's make_moons), centred at the origin.
   const auto upper = torch::randint(0, 2, {n}, gen, kF64) > 0.5;
@@ -199,8 +234,9 @@ torch::Tensor two_moons(int64_t n, double noise, at::Generator gen) {
 }  // namespace
 
 const std::vector<std::string>& data_kinds() {
-  static const std::vector<std::string> kinds = {"mixture",       "ring8",     "grid5x5", "lowdim",
-                                                 "multimanifold", "two-moons", "idx"};
+  static const std::vector<std::string> kinds = {"mixture",       "ring8",         "grid5x5",
+                                                 "lowdim",        "multimanifold", "shared-latent",
+                                                 "two-moons",     "idx"};
   return kinds;
 }
 
@@ -214,6 +250,9 @@ std::vector<std::string> data_parameters(const std::string& kind) {
     return {"dim",        "subspace_dim", "num_subspaces", "components_per_subspace",
             "mean_scale", "std",          "noise_floor",   "seed",
             "manifolds"};
+  if (kind == "shared-latent")
+    return {"dim",         "subspace_dim", "num_components", "mean_scale", "std",
+            "noise_floor", "seed",         "domain",         "angle"};
   if (kind == "two-moons") return {"noise"};
   if (kind == "idx") return {"path", "split", "classes", "per_class"};
   return {};
@@ -238,10 +277,17 @@ DataConfig resolve_data_config(const DataConfig& config) {
   } else if (c.kind == "grid5x5") {
     fill(c.spacing, 2.0);
     fill(c.std_dev, 0.2);
-  } else if (c.kind == "lowdim" || (c.kind == "multimanifold" && c.manifolds.empty())) {
+  } else if (c.kind == "lowdim" || c.kind == "shared-latent" ||
+             (c.kind == "multimanifold" && c.manifolds.empty())) {
     fill(c.dim, 16);
     fill(c.subspace_dim, 2);
-    if (c.kind == "lowdim") {
+    if (c.kind == "shared-latent") {
+      fill<std::string>(c.domain, "source");
+      if (c.angle && 2 * *c.subspace_dim > *c.dim)
+        fail("data.angle", "needs 2 * subspace_dim <= dim (a target subspace orthogonal to the "
+                           "source's to rotate towards)");
+    }
+    if (c.kind == "lowdim" || c.kind == "shared-latent") {
       fill(c.num_components, 4);
     } else {
       fill(c.num_subspaces, 3);
@@ -303,6 +349,14 @@ std::optional<GaussianMixture> make_mixture(const DataConfig& config) {
   if (c.kind == "lowdim")
     return generated_manifolds(*c.dim, *c.subspace_dim, 1, *c.num_components, *c.mean_scale,
                                *c.std_dev, *c.noise_floor, *c.seed);
+  if (c.kind == "shared-latent") {
+    const SharedLatent s = shared_latent(c);
+    const auto& basis = *c.domain == "target" ? s.target : s.source;
+    const double weight = 1.0 / static_cast<double>(s.means.size());
+    for (std::size_t m = 0; m < s.means.size(); ++m)
+      components.push_back(lift(basis, weight, s.means[m], s.roots[m], *c.noise_floor));
+    return build(std::move(components), "data");
+  }
   if (c.kind == "multimanifold") {
     if (!c.manifolds.empty()) return explicit_manifolds(c);
     return generated_manifolds(*c.dim, *c.subspace_dim, *c.num_subspaces,
@@ -319,6 +373,33 @@ torch::Tensor sample_data(const DataConfig& config, std::int64_t n, at::Generato
     fail("data.kind", "'idx' is image data, not a sampler; load it with load_image_data");
   if (c.kind == "two-moons") return two_moons(n, *c.noise, generator);
   return make_mixture(c)->sample(n, generator).x;
+}
+
+std::optional<torch::Tensor> data_subspace_basis(const DataConfig& config) {
+  const DataConfig c = resolve_data_config(config);
+  if (c.kind == "shared-latent") {
+    const SharedLatent s = shared_latent(c);
+    return *c.domain == "target" ? s.target : s.source;
+  }
+  if (c.kind == "lowdim") {
+    auto gen = torch::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(*c.seed));
+    return std::get<0>(torch::linalg::qr(torch::randn({*c.dim, *c.subspace_dim}, gen, kF64)));
+  }
+  return std::nullopt;
+}
+
+std::optional<GaussianMixture> latent_mixture(const DataConfig& config) {
+  const DataConfig c = resolve_data_config(config);
+  if (c.kind != "shared-latent") return std::nullopt;
+  const SharedLatent s = shared_latent(c);
+  std::vector<GaussianComponent> components;
+  const double weight = 1.0 / static_cast<double>(s.means.size());
+  for (std::size_t m = 0; m < s.means.size(); ++m)
+    components.push_back(GaussianComponent::dense(
+        weight, s.means[m],
+        s.roots[m].matmul(s.roots[m].t()) +
+            *c.noise_floor * torch::eye(*c.subspace_dim, kF64)));
+  return build(std::move(components), "data");
 }
 
 ImageDataset load_image_data(const DataConfig& config) {

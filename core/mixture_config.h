@@ -31,6 +31,12 @@
 //         basis: [[1, 0], [0, 1], [0, 0]]   # A_l: D x d, orthonormal columns
 //         components:             # latent (d-dimensional) components, same keys as above
 //           - {weight: 1, mean: [1, 0], iso: 0.2}
+//   data: {kind: shared-latent, dim: 16, subspace_dim: 2, num_components: 4, mean_scale: 2,
+//          std: 0.5, noise_floor: 1e-4, seed: 0, domain: source, angle: 30}
+//                                 # few-shot source/target pair (issue 9): one latent mixture z
+//                                 # in R^d, X = A_s z (domain: source; the same data as lowdim)
+//                                 # or X = A_ta z (target); A_ta at principal angle `angle`
+//                                 # (degrees, all d angles) from A_s, random when angle is absent
 //   data: {kind: two-moons, noise: 0.1}             # non-Gaussian, no exact score
 //   data: {kind: idx, path: /usr/share/datasets/fashion-mnist, split: train, classes: [0, 3],
 //          per_class: 10}                          # MNIST-format images (core/idx.h)
@@ -101,6 +107,8 @@ struct DataConfig {
   std::optional<double> radius, spacing, std_dev, mean_scale, noise_floor, noise;
   std::optional<int> subspace_dim, num_components, num_subspaces, components_per_subspace;
   std::optional<std::int64_t> seed;  // generated subspaces, means and covariances
+  std::optional<std::string> domain;  // shared-latent: source | target
+  std::optional<double> angle;        // shared-latent: principal angle of A_ta to A_s, degrees
   // idx: directory of MNIST-format files, split, and a selection.
   std::optional<std::string> path, split;
   std::vector<std::int64_t> classes;  // empty: all classes
@@ -123,6 +131,8 @@ struct DataConfig {
     v("num_subspaces", num_subspaces, config::at_least(1));
     v("components_per_subspace", components_per_subspace, config::at_least(1));
     v("seed", seed, config::at_least<std::int64_t>(0));
+    v("domain", domain, config::one_of({"source", "target"}));
+    v("angle", angle, config::in_range(0.0, 90.0));
     v("path", path);
     v("split", split, config::one_of({"train", "test"}));
     v("classes", classes);
@@ -143,6 +153,15 @@ std::optional<GaussianMixture> make_mixture(const DataConfig& config);
 
 // n float64 samples [n, D] of a synthetic kind, drawn with a CPU generator; InputError for idx.
 torch::Tensor sample_data(const DataConfig& config, std::int64_t n, at::Generator generator);
+
+// The D x d orthonormal basis of a one-subspace kind (lowdim; shared-latent: A_s or A_ta of its
+// domain), float64; nullopt for other kinds.
+std::optional<torch::Tensor> data_subspace_basis(const DataConfig& config);
+
+// shared-latent: the d-dimensional latent mixture, covariances S_m + noise_floor I, so that
+// A^T x ~ latent for data x of either domain (the exact latent score of the few-shot theory);
+// nullopt for other kinds.
+std::optional<GaussianMixture> latent_mixture(const DataConfig& config);
 
 // The idx kind's images with its path, split, classes and per_class applied.
 ImageDataset load_image_data(const DataConfig& config);

@@ -12,7 +12,12 @@ SubspaceModuleImpl::SubspaceModuleImpl(torch::Tensor raw_basis,
 }
 
 torch::Tensor SubspaceModuleImpl::basis() const {
-  return std::get<0>(torch::linalg_qr(raw_basis_, "reduced"));
+  // Householder QR returns Q up to column signs; fixing diag(R) > 0 makes the map the identity
+  // on orthonormal matrices (the QR retraction of Absil, Mahony & Sepulchre 2008, Sec. 4.1.1).
+  const auto [q, r] = torch::linalg_qr(raw_basis_, "reduced");
+  const auto signs = torch::where(r.diagonal() < 0, -torch::ones_like(r.diagonal()),
+                                  torch::ones_like(r.diagonal()));
+  return q * signs;
 }
 
 SubspaceModel::SubspaceModel(std::string kind, NetworkModelPtr latent, torch::Tensor raw_basis,
@@ -25,8 +30,12 @@ SubspaceModel::SubspaceModel(std::string kind, NetworkModelPtr latent, torch::Te
 }
 
 torch::Tensor SubspaceModel::forward(const torch::Tensor& x, const torch::Tensor& t) {
+  return forward_with_basis(x, t, module_->basis());
+}
+
+torch::Tensor SubspaceModel::forward_with_basis(const torch::Tensor& x, const torch::Tensor& t,
+                                                const torch::Tensor& a) {  // a: [D, d]
   const auto flat = x.reshape({x.size(0), -1});
-  const auto a = module_->basis();  // [D, d]
   const auto z = flat.matmul(a);    // A^T x, [B, d]
   const auto latent = latent_->forward(z, t).matmul(a.t());
   const auto c = coefficients_at(*process_, t.reshape({-1}), flat);

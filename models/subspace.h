@@ -5,7 +5,9 @@
 // (x0_perp = 0, eps_perp = x_perp / sigma), so
 //   out = A q_latent(A^T x, t) + predict(p, 0, (I - A A^T) x / sigma),
 // with q_latent any NetworkModel in d dimensions (linear, two-layer, mlp). A is the Q factor of
-// a learnable D x d matrix, orthonormal by construction (the few-shot issue fine-tunes it).
+// a learnable D x d matrix with R's diagonal positive (the unique thin QR), orthonormal by
+// construction; an orthonormal raw matrix is its own basis, so the few-shot fine-tuning
+// (train/finetune.h), which retracts the raw matrix by QR after each step, stores A itself.
 // `linear` with model.rank = d is this form with a linear latent: W = A C(t) A^T - (I - AA^T)/s^2.
 #pragma once
 
@@ -17,7 +19,8 @@ class SubspaceModuleImpl : public torch::nn::Module {
  public:
   // raw_basis: [D, d] initial basis (orthonormalised on use).
   SubspaceModuleImpl(torch::Tensor raw_basis, std::shared_ptr<torch::nn::Module> latent);
-  torch::Tensor basis() const;  // A = Q of raw_basis: [D, d], A^T A = I
+  torch::Tensor basis() const;  // A = Q of raw_basis (diag R > 0): [D, d], A^T A = I
+  torch::Tensor& raw_basis() { return raw_basis_; }  // the learnable D x d parameter "basis"
 
  private:
   torch::Tensor raw_basis_;
@@ -31,11 +34,16 @@ class SubspaceModel : public NetworkModel {
 
   Parameterization parameterization() const override { return latent_->parameterization(); }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override;
+  // The same form with a given [D, d] basis `a` in place of basis() (fine-tuning differentiates
+  // through the raw matrix directly; a is used as given, orthonormal or not).
+  torch::Tensor forward_with_basis(const torch::Tensor& x, const torch::Tensor& t,
+                                   const torch::Tensor& a);
   std::string describe() const override;
   std::shared_ptr<torch::nn::Module> module() const override { return module_.ptr(); }
   std::string kind() const override { return kind_; }
 
   torch::Tensor basis() const { return module_->basis(); }
+  torch::Tensor& raw_basis() { return module_->raw_basis(); }
   const NetworkModelPtr& latent() const { return latent_; }
 
  private:

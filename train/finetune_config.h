@@ -7,12 +7,20 @@
 //     shots: 8                          # N
 //     holdout: 0                        # the next rows of `data` as a held-out split (0: none)
 //     steps: 500        lr: 0.01        optimizer: adam     # adam | sgd
+//     schedule: cosine                  # cosine (to 0 at the last step) | constant
 //     draws: 64                         # (t, eps) draws per target sample per step
+//     fixed_draws: false                # true: draw them once and reuse them every step (a
+//                                       # deterministic empirical loss: plain descent, linear
+//                                       # convergence near a strict minimum)
 //     orthonormality: retraction        # QR after each step; penalty: weight * ||A^T A - I||^2
 //     penalty: 1.0
 //     init: source                      # the basis to start from: source (pretrained) | pca
 //                                       # (of the shots, aligned to the source frame) | random
-//     extra: []                         # further parameters to train, by name (e.g. latent.out.bias)
+//                                       # | oracle (shared-latent data: the true A_ta in the
+//                                       # pretrained frame, A_ta polar(A_s^T A_hat_s); the
+//                                       # reference an infinite target set would reach)
+//     extra: []                         # further parameters to train, by name
+//                                       # (e.g. latent.out.bias; an unknown name lists them)
 //     latent_noise: 0                   # "bad latent": perturb the frozen latent's weights by
 //                                       # N(0, (latent_noise * RMS of each tensor)^2)
 //     eval_every: 25    patience: 0     # held-out loss every eval_every steps; stop after
@@ -38,7 +46,9 @@ struct FinetuneConfig {
   std::int64_t steps = 500;
   double lr = 1e-2;
   std::string optimizer = "adam";
+  std::string schedule = "cosine";
   std::int64_t draws = 64;
+  bool fixed_draws = false;
   std::string orthonormality = "retraction";
   double penalty = 1.0;
   std::string init = "source";
@@ -61,10 +71,12 @@ struct FinetuneConfig {
     v("steps", steps, config::at_least<std::int64_t>(0));
     v("lr", lr, config::greater_than(0.0));
     v("optimizer", optimizer, config::one_of({"adam", "sgd"}));
+    v("schedule", schedule, config::one_of({"cosine", "constant"}));
     v("draws", draws, config::at_least<std::int64_t>(1));
+    v("fixed_draws", fixed_draws);
     v("orthonormality", orthonormality, config::one_of({"retraction", "penalty"}));
     v("penalty", penalty, config::at_least(0.0));
-    v("init", init, config::one_of({"source", "pca", "random"}));
+    v("init", init, config::one_of({"source", "pca", "random", "oracle"}));
     v("extra", extra);
     v("latent_noise", latent_noise, config::at_least(0.0));
     v("eval_every", eval_every, config::at_least<std::int64_t>(1));
