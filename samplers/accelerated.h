@@ -33,7 +33,20 @@
 // K = 2, 3, 4; measured on logSNR grids of vp-linear (Gaussian data) about -2.0 (64..256
 // steps; -1.5 on 16..64), -4.1 and -4.0 (16..64 steps). The weight gamma^{-3/2} varies by
 // (gamma_s/gamma_t)^{3/2} across a step at high noise, which a polynomial in gamma follows
-// badly: K = 2 diverges on 8-step logSNR grids. The score at anchor 0 is evaluated once a step:
+// badly: K = 2 diverges on 8-step logSNR grids. Measured on vp-linear grids (score frozen, the
+// first step, ratio r = gamma_s / gamma_t): the interpolant's int gamma^{-3/2} dgamma over-states
+// the exact 2 (gamma_t^{-1/2} - gamma_s^{-1/2}) by 466x for K = 2 at r = 1820 (2 uniform steps),
+// 2.45x at r = 6.7 (20 NFE); for K = 3 by 7.5x at r = 79 (20 NFE, 4 steps), 1.23x at r = 6.7
+// (50 NFE), 1.02x at r = 2.7 (100 NFE); the refinement rounds then compound it. So li-kth-K
+// blows up below about 50-100 NFE (ring8, logSNR grid: li-kth-3 RMS 419 at 20 NFE, 0.019 at
+// 100) though it converges at its order: the theory's schedule keeps 1 - alpha_t =
+// 1 - gamma_t / gamma_s <= c log T / T, ratios near 1, which coarse grids do not. Anchors
+// uniform in log gamma or in lambda make it worse (li-kth-3, 20 NFE, ring8: 5e3-2e5 instead of
+// 11 and 407): the interpolant then swings over the long high-gamma end of the step. Not the
+// seed's formula, but for the record: interpolating s alone and integrating gamma^{-3/2}
+// L_m(gamma) exactly removes the blow-up (numpy prototype, li-kth-3, ring8, uniform: 0.17 at 20
+// NFE, 6.7e-3 at 50).
+// The score at anchor 0 is evaluated once a step:
 // NFE = steps x (1 + (K - 1) rounds). VP processes only.
 #pragma once
 
