@@ -2,6 +2,7 @@
 // consistency training without one (issue 8); thin: the objective is
 // train/consistency_objective.h, the loop, checkpoints, resume and logs are train/trainer.h.
 #include "apps/cli.h"
+#include "apps/long_run.h"
 #include "apps/commands.h"
 #include "apps/distill_teacher.h"
 #include "core/config.h"
@@ -9,22 +10,9 @@
 #include "train/consistency_objective.h"
 #include "train/trainer.h"
 
-#include <atomic>
-#include <csignal>
 #include <iostream>
 
 namespace diffuse::cli {
-
-namespace {
-
-std::atomic<bool> interrupt_requested{false};
-
-void on_interrupt(int) {
-  interrupt_requested = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-}  // namespace
 
 int run_distill(int argc, char** argv) {
   cxxopts::Options options(argv[0],
@@ -49,12 +37,7 @@ int run_distill(int argc, char** argv) {
     std::cout << options.help() << "\n";
     return 0;
   }
-  const std::string resume = args.count("resume") ? args["resume"].as<std::string>() : "";
-  YAML::Node root(YAML::NodeType::Map);
-  if (args.count("config"))
-    root = config::read_file(args["config"].as<std::string>());
-  else if (!resume.empty())
-    root = read_checkpoint_config(resume);
+  auto [resume, root] = read_run_start(args);
   RunConfig config = load_run_config(
       root, args, {{"teacher", "distill.teacher"}, {"steps", "train.steps"}, {"out", "train.out"}});
   const RunContext run = set_up_run(config);
@@ -75,12 +58,8 @@ int run_distill(int argc, char** argv) {
   Trainer trainer(setup);
   if (!resume.empty()) trainer.resume(resume);
   std::cerr << "distilling " << trainer.describe() << "\n";
-  TrainControl control;
-  if (args.count("stop-at")) control.stop_at = args["stop-at"].as<std::int64_t>();
-  control.interrupt = &interrupt_requested;
-  const auto previous = std::signal(SIGINT, on_interrupt);
-  const TrainResult result = trainer.run(control);
-  std::signal(SIGINT, previous);
+  TrainResult result;
+  run_interruptible(args, [&](const TrainControl& control) { result = trainer.run(control); });
   nlohmann::json summary = {{"command", "distill"},
                             {"step", result.step},
                             {"checkpoint", result.checkpoint},
@@ -89,11 +68,7 @@ int run_distill(int argc, char** argv) {
                             {"steps_per_s", result.steps_per_s}};
   for (const char* key : {"loss", "n", "sw2_1step", "sw2_2step"})
     if (result.last_log.contains(key)) summary[key] = result.last_log[key];
-  std::cout << summary.dump() << std::endl;
-  if (result.interrupted)
-    std::cerr << "interrupted: checkpoint saved at step " << result.step << "; continue with "
-              << "--resume " << result.checkpoint << "\n";
-  return result.interrupted ? 130 : 0;
+  return report_run(summary, result.interrupted, result.step, result.checkpoint);
 }
 
 }  // namespace diffuse::cli

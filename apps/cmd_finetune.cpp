@@ -2,6 +2,7 @@
 // (issue 9); thin: the loop, retraction, early stopping, checkpoints and logs are
 // train/finetune.h.
 #include "apps/cli.h"
+#include "apps/long_run.h"
 #include "apps/commands.h"
 #include "core/config.h"
 #include "core/errors.h"
@@ -10,20 +11,11 @@
 #include "models/network_factory.h"
 #include "train/finetune.h"
 
-#include <atomic>
-#include <csignal>
 #include <iostream>
 
 namespace diffuse::cli {
 
 namespace {
-
-std::atomic<bool> interrupt_requested{false};
-
-void on_interrupt(int) {
-  interrupt_requested = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
 
 const std::vector<FlagBinding> kFlags = {
     {"from", "finetune.from"}, {"data", "finetune.data"},   {"shots", "finetune.shots"},
@@ -59,12 +51,7 @@ int run_finetune(int argc, char** argv) {
     std::cout << options.help() << "\n";
     return 0;
   }
-  const std::string resume = args.count("resume") ? args["resume"].as<std::string>() : "";
-  YAML::Node root(YAML::NodeType::Map);
-  if (args.count("config"))
-    root = config::read_file(args["config"].as<std::string>());
-  else if (!resume.empty())
-    root = read_checkpoint_config(resume);
+  auto [resume, root] = read_run_start(args);
   RunConfig config = load_run_config(root, args, kFlags);
   const std::string source = resume.empty() ? config.finetune.from : resume;
   if (source.empty())
@@ -94,12 +81,8 @@ int run_finetune(int argc, char** argv) {
   FineTuner tuner(setup, pretrained.process, pretrained.model, shadow, split);
   if (!resume.empty()) tuner.resume(resume);
   std::cerr << "fine-tuning " << tuner.describe() << "\n";
-  TrainControl control;
-  if (args.count("stop-at")) control.stop_at = args["stop-at"].as<std::int64_t>();
-  control.interrupt = &interrupt_requested;
-  const auto previous = std::signal(SIGINT, on_interrupt);
-  const FinetuneResult result = tuner.run(control);
-  std::signal(SIGINT, previous);
+  FinetuneResult result;
+  run_interruptible(args, [&](const TrainControl& control) { result = tuner.run(control); });
   nlohmann::json summary = {{"command", "finetune"},        {"step", result.step},
                             {"checkpoint", result.checkpoint}, {"interrupted", result.interrupted},
                             {"stopped_early", result.stopped_early},
@@ -108,11 +91,7 @@ int run_finetune(int argc, char** argv) {
   for (const char* key : {"loss", "orthonormality", "basis_distance", "frame_error", "score_error",
                           "score_error_sigma2", "eval_loss", "oracle_loss", "holdout_loss"})
     if (result.last_log.contains(key)) summary[key] = result.last_log[key];
-  std::cout << summary.dump() << std::endl;
-  if (result.interrupted)
-    std::cerr << "interrupted: checkpoint saved at step " << result.step << "; continue with "
-              << "--resume " << result.checkpoint << "\n";
-  return result.interrupted ? 130 : 0;
+  return report_run(summary, result.interrupted, result.step, result.checkpoint);
 }
 
 }  // namespace diffuse::cli
