@@ -11,6 +11,7 @@ int run_distill(int argc, char** argv);
 int run_finetune(int argc, char** argv);
 int run_train_classifier(int argc, char** argv);
 int run_data(int argc, char** argv);
+int run_bench(int argc, char** argv);
 
 struct Command {
   const char* name;

@@ -4,6 +4,7 @@
 #include "apps/commands.h"
 #include "core/compat.h"
 #include "core/errors.h"
+#include "core/runtime.h"
 
 #include <c10/util/Exception.h>
 
@@ -30,7 +31,7 @@ const Command kCommands[] = {
     {"distill", "distill a one-step consistency model", diffuse::cli::run_distill},
     {"finetune", "fine-tune a trained model on a few examples",
      diffuse::cli::run_finetune},
-    {"bench", "time samplers and training steps", nullptr},
+    {"bench", "time samplers and training steps", diffuse::cli::run_bench},
 };
 
 void print_usage(std::ostream& out) {
@@ -78,6 +79,7 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  diffuse::retain_freed_memory();
   try {
     return dispatch(argc, argv);
   } catch (const diffuse::InputError& e) {

@@ -10,6 +10,10 @@
 
 #include <fstream>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace diffuse {
 
 torch::Device parse_device(const std::string& name) {
@@ -64,6 +68,16 @@ at::Generator make_generator(std::uint64_t seed, const torch::Device& device) {
 void set_threads(int threads) {
   require(threads >= 1, "threads = " + std::to_string(threads) + ": expected a value >= 1");
   torch::set_num_threads(threads);
+}
+
+void retain_freed_memory() {
+#ifdef __GLIBC__
+  // Blocks up to 32 MiB come from the heap (glibc's own ceiling for its adaptive threshold), and
+  // up to 64 MiB of free heap top is kept. Both are needed: a fixed trim threshold alone turns the
+  // adaptive mmap threshold off, and every block over 128 KiB would be mapped afresh.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
 }
 
 std::string reference_blas_warning() {

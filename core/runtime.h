@@ -28,6 +28,13 @@ at::Generator make_generator(std::uint64_t seed, const torch::Device& device = t
 // Intra-op threads of LibTorch (OpenMP); threads >= 1.
 void set_threads(int threads);
 
+// Keeps freed tensor memory in the process instead of handing it back to the OS at once. LibTorch's
+// CPU allocator is plain malloc; glibc returns a freed block over 128 KiB (a [1024, 128] float32
+// activation is 512 KiB) to the OS and faults fresh pages in for the next one, which made an mlp
+// evaluation on a batch of 1024 five times slower (issue 10). Called once by the `diffuse` command;
+// a no-op without glibc.
+void retain_freed_memory();
+
 // Non-empty when the process has mapped the reference BLAS (Debian's libblas.so.3 without
 // OpenBLAS): a one-line warning saying how to fix it.
 std::string reference_blas_warning();

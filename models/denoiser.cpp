@@ -11,13 +11,14 @@ Denoiser::Denoiser(ScoreModelPtr model, ProcessPtr process)
 }
 
 ProcessCoefficients coefficients_at(const ForwardProcess& process, const torch::Tensor& t,
-                                    const torch::Tensor& like) {
+                                    const torch::Tensor& like, bool derivatives) {
   // Coefficients are computed in float64 and cast once, so float32 runs lose nothing to them.
   std::vector<int64_t> shape(like.dim(), 1);
   shape[0] = like.size(0);
   const auto t64 = t.to(torch::kFloat64);
   const auto cast = [&](const torch::Tensor& c) { return c.reshape(shape).to(like.dtype()); };
   const auto alpha = process.alpha(t64);
+  if (!derivatives) return {cast(alpha), cast(process.sigma(t64)), {}, {}};
   return {cast(alpha), cast(process.sigma(t64)), cast(alpha * process.f(t64)),
           cast(process.dsigma_dt(t64))};
 }
@@ -25,7 +26,8 @@ ProcessCoefficients coefficients_at(const ForwardProcess& process, const torch::
 CleanAndNoise Denoiser::predict(const torch::Tensor& x, const torch::Tensor& t) const {
   ++evaluations_;
   const auto prediction = model_->forward(x, t);
-  return split(model_->parameterization(), prediction, x, coefficients_at(*process_, t, x));
+  const auto p = model_->parameterization();
+  return split(p, prediction, x, coefficients_at(*process_, t, x, needs_derivatives(p)));
 }
 
 CleanAndNoise Denoiser::predict(const torch::Tensor& x, double t) const {
@@ -33,9 +35,13 @@ CleanAndNoise Denoiser::predict(const torch::Tensor& x, double t) const {
   ++evaluations_;
   const auto prediction = model_->forward(x, torch::full({x.size(0)}, t, x.options()));
   const auto scalar = [&](double v) { return torch::scalar_tensor(v, x.options()); };
-  const ProcessCoefficients c{scalar(process_->alpha(t)), scalar(process_->sigma(t)),
-                              scalar(process_->dalpha_dt(t)), scalar(process_->dsigma_dt(t))};
-  return split(model_->parameterization(), prediction, x, c);
+  const auto p = model_->parameterization();
+  ProcessCoefficients c{scalar(process_->alpha(t)), scalar(process_->sigma(t)), {}, {}};
+  if (needs_derivatives(p)) {  // each host coefficient costs microseconds: a batch-1 step's share
+    c.dalpha_dt = scalar(process_->dalpha_dt(t));
+    c.dsigma_dt = scalar(process_->dsigma_dt(t));
+  }
+  return split(p, prediction, x, c);
 }
 
 torch::Tensor Denoiser::score(const torch::Tensor& x, double t) const {

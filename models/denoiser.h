@@ -42,7 +42,12 @@ class Denoiser {
 };
 
 // The process coefficients at per-sample times t [B], shaped [B, 1, ...] to broadcast against x.
+// derivatives = false leaves dalpha_dt and dsigma_dt undefined: only velocity uses them, and
+// they are most of the cost of a small batch's coefficients.
 ProcessCoefficients coefficients_at(const ForwardProcess& process, const torch::Tensor& t,
-                                    const torch::Tensor& like);
+                                    const torch::Tensor& like, bool derivatives = true);
+
+// Whether a prediction of kind p needs dalpha_dt and dsigma_dt to be split (velocity only).
+inline bool needs_derivatives(Parameterization p) { return p == Parameterization::velocity; }
 
 }  // namespace diffuse

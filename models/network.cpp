@@ -35,7 +35,8 @@ torch::Tensor PreconditionedModel::forward_labelled(const torch::Tensor& x, cons
   require(x.dim() >= 2 && t.numel() == x.size(0),
           "model forward: expected x [B, dims...] and t [B]");
   const auto flat = x.reshape({x.size(0), -1});
-  const auto p = preconditioner_.at(coefficients_at(*process_, t.reshape({-1}), flat));
+  const auto p = preconditioner_.at(coefficients_at(*process_, t.reshape({-1}), flat,
+                                                    needs_derivatives(preconditioner_.output())));
   const auto raw = labels.defined()
                        ? network_->forward_labelled(p.c_in * flat, p.c_noise, labels)
                        : network_->forward(p.c_in * flat, p.c_noise);

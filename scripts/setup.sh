@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libopenblas0-pthread
   dataset-fashion-mnist
   python3-numpy python3-matplotlib python3-yaml
+  python3-torch   # the Python peer of `diffuse bench --peer` (the same LibTorch 1.13)
 )
 
 missing=()

@@ -1,0 +1,134 @@
+#include "apps/bench_run.h"
+
+#include "apps/bench_environment.h"
+#include "apps/bench_stats.h"
+#include "apps/outputs.h"
+
+#include <cstdio>
+#include <optional>
+
+namespace diffuse::cli {
+
+namespace {
+
+// Peer timings next to diffuse's: the peer's figures and peer median / diffuse median.
+void add_peer_times(nlohmann::json& record, const TimingStats& ours, const TimingStats& peer,
+                    double scale) {
+  record["peer"]["time"] = to_json(peer, scale);
+  record["peer_over_diffuse"] = peer.median / ours.median;
+}
+
+nlohmann::json time_sampling(SamplingCase& c, std::size_t index, const BenchPlan& plan,
+                             BenchPeer* peer) {
+  const auto& spec = c.spec();
+  nlohmann::json record = {
+      {"sampler", spec.sampler}, {"steps", spec.steps}, {"batch", spec.batch}, {"nfe", c.nfe()}};
+  if (peer) record["peer"]["check"] = peer->check(index);
+  for (int i = 0; i < plan.warmup; ++i) c.time_run();
+  if (peer && plan.warmup > 0) peer->time_sample(index, plan.warmup);
+  std::vector<double> ours, theirs;
+  for (int r = 0; r < plan.repeats; ++r) {  // alternating: load drift hits both sides
+    ours.push_back(c.time_run());
+    if (peer) theirs.push_back(peer->time_sample(index, 1).front());
+  }
+  const TimingStats s = summarize(ours);
+  record["ms"] = to_json(s, 1e3);
+  record["samples_per_s"] = spec.batch / s.median;
+  record["nfe_per_s"] = c.nfe() / s.median;
+  std::fprintf(stderr, "bench %s K=%d B=%lld: %.3f ms [%.3f, %.3f], %.0f samples/s, %.0f NFE/s",
+               spec.sampler.c_str(), spec.steps, static_cast<long long>(spec.batch), s.median * 1e3,
+               s.min * 1e3, s.max * 1e3, spec.batch / s.median, c.nfe() / s.median);
+  if (peer) {
+    const TimingStats p = summarize(theirs);
+    add_peer_times(record, s, p, 1e3);
+    record["peer"]["samples_per_s"] = spec.batch / p.median;
+    std::fprintf(stderr, "; peer %.3f ms, peer/diffuse %.2f (check %s)", p.median * 1e3,
+                 p.median / s.median,
+                 record["peer"]["check"].value("match", false) ? "ok" : "MISMATCH");
+  }
+  std::fprintf(stderr, "\n");
+  return record;
+}
+
+nlohmann::json time_training(Trainer& trainer, const BenchPlan& plan, const RunConfig& config,
+                             BenchPeer* peer, const PeerTraining& peer_training) {
+  nlohmann::json record = {{"batch_size", config.train.batch_size},
+                           {"steps_per_repeat", plan.train_steps}};
+  std::vector<double> wall, cpu, theirs;
+  for (int r = 0; r < plan.repeats; ++r) {
+    // Five untimed steps first (Adam's state, the allocator's caches), as `train --bench-steps`.
+    const auto timing = trainer.time_steps(plan.train_steps, r == 0 ? 5 : 0);
+    wall.push_back(timing.wall_seconds);
+    cpu.push_back(timing.cpu_seconds);
+    if (peer && !peer_training.data.empty())
+      theirs.push_back(peer->time_train(plan.train_steps).at("ms_per_step").get<double>() / 1e3);
+  }
+  const TimingStats s = summarize(wall);
+  record["ms_per_step"] = to_json(s, 1e3);
+  record["cpu_ms_per_step"] = to_json(summarize(cpu), 1e3);
+  record["steps_per_s"] = 1.0 / s.median;
+  std::fprintf(stderr, "bench training step B=%lld: %.3f ms [%.3f, %.3f]",
+               static_cast<long long>(config.train.batch_size), s.median * 1e3, s.min * 1e3,
+               s.max * 1e3);
+  if (!theirs.empty()) {
+    const TimingStats p = summarize(theirs);
+    add_peer_times(record, s, p, 1e3);
+    record["peer"]["script"] = "scripts/bench_train_step.py --data " + peer_training.data;
+    std::fprintf(stderr, "; peer %.3f ms, peer/diffuse %.2f", p.median * 1e3, p.median / s.median);
+  } else if (peer) {
+    record["peer"] = {{"skipped", "bench_train_step.py has ring8 and image data only"}};
+  }
+  std::fprintf(stderr, "\n");
+  return record;
+}
+
+}  // namespace
+
+nlohmann::json run_bench(const BenchPlan& plan, BenchModel& model, const RunConfig& config,
+                         const RunContext& run) {
+  nlohmann::json report = {{"command", "bench"}, {"environment", bench_environment(run)}};
+  report["model"] = {{"describe", model.model->describe()},
+                     {"weights", model.source},
+                     {"process", model.process->name()},
+                     {"data", config.data.kind}};
+  report["settings"] = {{"repeats", plan.repeats},
+                        {"warmup", plan.warmup},
+                        {"grid", "logsnr"},
+                        {"timed", "x_T -> x_0 per batch (grid, coefficients, evaluations)"}};
+  const Denoiser denoiser(model.model, model.process);
+  std::vector<SamplingCase> cases;
+  for (const auto& spec : plan.sampling)  // each runs once here: x_0 for the check
+    cases.emplace_back(denoiser, spec, data_sample_shape(config.data), run.options(),
+                       static_cast<std::uint64_t>(config.seed));
+
+  std::optional<BenchPeer> peer;
+  const PeerTraining training = peer_training(config.data, config.train);
+  if (plan.peer) {
+    peer.emplace(plan.peer_options, model, cases, training);
+    report["peer"] = {{"command", peer->command()},
+                      {"torch", peer->hello().value("torch", "")},
+                      {"python", peer->hello().value("python", "")},
+                      {"threads", peer->hello().value("threads", 0)}};
+  }
+  BenchPeer* peer_ptr = peer ? &*peer : nullptr;
+  report["sampling"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    report["sampling"].push_back(time_sampling(cases[i], i, plan, peer_ptr));
+
+  if (!model.trainer)
+    report["training"] = {{"skipped", model.no_training}};
+  else if (plan.train_steps == 0)
+    report["training"] = {{"skipped", "--train-steps 0"}};
+  else
+    report["training"] = time_training(*model.trainer, plan, config, peer_ptr, training);
+  report["environment"]["load_average_end"] = load_average();
+  return report;
+}
+
+bool peer_matched(const nlohmann::json& report) {
+  for (const auto& record : report.value("sampling", nlohmann::json::array()))
+    if (record.contains("peer") && !record["peer"]["check"].value("match", false)) return false;
+  return true;
+}
+
+}  // namespace diffuse::cli

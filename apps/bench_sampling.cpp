@@ -1,0 +1,36 @@
+#include "apps/bench_sampling.h"
+
+#include "samplers/registry.h"
+
+#include <chrono>
+
+namespace diffuse::cli {
+
+SamplingCase::SamplingCase(const Denoiser& denoiser, SamplingSpec spec,
+                           const std::vector<std::int64_t>& sample_shape,
+                           const torch::TensorOptions& options, std::uint64_t seed)
+    : denoiser_(denoiser), spec_(std::move(spec)), seed_(seed) {
+  config_.name = spec_.sampler;  // every other setting at its default: the logsnr grid
+  config_.steps = spec_.steps;
+  std::vector<std::int64_t> shape = {spec_.batch};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  NoiseSource noise(seed_, 0);  // draw 0 is x_T, as in generate()
+  x_T_ = noise.next(shape, options) * denoiser_.process().prior_std();
+  const auto before = denoiser_.evaluations();
+  x_0_ = run(noise);
+  nfe_ = denoiser_.evaluations() - before;
+}
+
+torch::Tensor SamplingCase::run(NoiseSource& noise) const {
+  return run_sampler(config_, denoiser_, x_T_, noise).to(torch::kCPU);
+}
+
+double SamplingCase::time_run() const {
+  NoiseSource noise(seed_, 0);
+  noise.next(x_T_.sizes(), x_T_.options());  // draw 0 was x_T (as in generate()); untimed
+  const auto start = std::chrono::steady_clock::now();
+  run(noise);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace diffuse::cli
