@@ -27,15 +27,16 @@ Writes results/consistency_n_sweep/{table.md, raw.csv, n_sweep.png}.
 import argparse
 import concurrent.futures as futures
 import csv
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diffuse_cli import run_command as run  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROCESSES = ["edm", "rf"]
@@ -61,14 +62,6 @@ def parse_args():
     p.add_argument("--quick", action="store_true", help="N = 4, 16 and 200 steps: a smoke test")
     return p.parse_args()
 
-
-def run(cmd):
-    """Runs diffuse; returns its last stdout line as JSON (every command prints one)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def sw2(args, config, samples):

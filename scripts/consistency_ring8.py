@@ -23,12 +23,14 @@ scatter.png} (the scatter: sample seed 0, edm).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diffuse_cli import run_command as run  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METRIC_SEEDS = [0, 1, 2]
@@ -46,13 +48,6 @@ def parse_args():
     p.add_argument("-n", "--num-samples", type=int, default=10000)
     return p.parse_args()
 
-
-def run(cmd):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def measure(args, config, samples):

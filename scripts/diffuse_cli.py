@@ -32,6 +32,19 @@ def run(diffuse, args, quiet=True):
     return last_json(done.stdout)
 
 
+def run_command(command):
+    """Runs a whole diffuse command line (a list) from the repository root with one BLAS and
+    OpenMP thread, and returns its JSON record; raises RuntimeError with its stderr on failure
+    (for scripts that run several commands at once or want to catch a failure)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    done = subprocess.run([str(c) for c in command], capture_output=True, text=True, env=env,
+                          cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError("%s failed (%d):\n%s" % (" ".join(map(str, command)), done.returncode,
+                                                    done.stderr[-2000:]))
+    return last_json(done.stdout)
+
+
 def settings(mapping):
     """{'process.kind': 'rf', ...} -> ['--set', 'process.kind=rf', ...]."""
     out = []
