@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libtorch-dev libyaml-cpp-dev libcxxopts-dev libgtest-dev zlib1g-dev libpng-dev
   nlohmann-json3-dev libopenblas0-pthread
+  libgloo-dev     # headers of c10d's Gloo process group (distributed training on CPU)
   dataset-fashion-mnist
   python3-numpy python3-matplotlib python3-yaml
   python3-torch   # the Python peer of `diffuse bench --peer` (the same LibTorch 1.13)

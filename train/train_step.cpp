@@ -12,11 +12,13 @@ StepResult train_step(ScoreModel& model, const std::vector<torch::Tensor>& param
 }
 
 StepResult optimizer_step(const torch::Tensor& value, const std::vector<torch::Tensor>& params,
-                          torch::optim::Optimizer& optimizer, double clip) {
+                          torch::optim::Optimizer& optimizer, double clip,
+                          const GradientSync& sync) {
   optimizer.zero_grad();
   value.backward();
   StepResult result;
   result.loss = value.item<double>();
+  if (sync) result.loss = sync(result.loss);
   const double max_norm = clip > 0.0 ? clip : std::numeric_limits<double>::infinity();
   result.grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
   result.finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);

@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <vector>
 
 namespace diffuse {
@@ -21,10 +22,15 @@ struct StepResult {
   bool finite = true;
 };
 
+// Runs between backward and clipping in data-parallel training: sums the gradients (and the
+// loss, which it gets and returns) over the ranks (train/data_parallel.h).
+using GradientSync = std::function<double(double loss)>;
+
 // backward of `loss` (a scalar), clipping, optimiser step (skipped when not finite). clip <= 0:
 // no clipping (the norm is still measured). train_step is this with the DSM loss.
 StepResult optimizer_step(const torch::Tensor& loss, const std::vector<torch::Tensor>& params,
-                          torch::optim::Optimizer& optimizer, double clip);
+                          torch::optim::Optimizer& optimizer, double clip,
+                          const GradientSync& sync = nullptr);
 
 StepResult train_step(ScoreModel& model, const std::vector<torch::Tensor>& params,
                       torch::optim::Optimizer& optimizer, const DsmLoss& loss,

@@ -15,6 +15,7 @@
 #include "core/process.h"
 #include "models/model_factory.h"
 #include "models/network.h"
+#include "train/data_parallel.h"
 #include "train/dsm_eval.h"
 #include "train/dsm_loss.h"
 #include "train/ema.h"
@@ -47,11 +48,15 @@ struct TrainSetup {
   torch::TensorOptions options;
   // Another objective than DSM (train/training_objective.h; issue 8's consistency distillation).
   std::shared_ptr<TrainingObjective> objective = nullptr;
+  // Data-parallel training over several processes (issue 11); null: this process alone. Each
+  // rank takes its shard of every batch; rank 0 alone writes the log, config and checkpoints.
+  std::shared_ptr<DataParallel> parallel = nullptr;
 };
 
 struct TrainControl {
   std::optional<std::int64_t> stop_at;            // stop (with a checkpoint) after this step
-  const std::atomic<bool>* interrupt = nullptr;   // e.g. set by a SIGINT handler
+  const std::atomic<bool>* interrupt = nullptr;   // e.g. set by a SIGINT handler; data-parallel
+                                                  // ranks agree on it at the end of each step
 };
 
 struct TrainResult {
@@ -90,7 +95,12 @@ class Trainer {
 
  private:
   void one_step(std::int64_t step, double lr);
+  void dsm_step(const Batch& batch, at::Generator generator);
+  double sum_over_ranks(double loss);  // the GradientSync of data-parallel steps
+  bool interrupt_requested() const;
+  bool is_root() const { return !setup_.parallel || setup_.parallel->is_root(); }
   void check_step(std::int64_t step, double lr) const;  // RuntimeFailure for a non-finite step
+  std::string last_checkpoint_note() const;
   void save(std::int64_t step);
   nlohmann::json evaluate();
 
@@ -111,6 +121,8 @@ class Trainer {
   std::string last_checkpoint_;
   std::int64_t last_checkpoint_step_ = -1;
   StepResult last_step_;
+  const std::atomic<bool>* interrupt_ = nullptr;
+  bool ranks_interrupted_ = false;  // some rank was interrupted (data-parallel)
 };
 
 }  // namespace diffuse
