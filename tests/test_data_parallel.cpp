@@ -244,7 +244,9 @@ INSTANTIATE_TEST_SUITE_P(
         ModelCase{"subspace_rf", "{kind: subspace, rank: 1, latent: two-layer, components: 2}",
                   "rf"},
         ModelCase{"mlp_classes", "{kind: mlp, width: 32, depth: 2, num_classes: 8}",
-                  "vp-cosine"}),
+                  "vp-cosine"},
+        // 13 MB of gradients: several buckets, summed while backward runs.
+        ModelCase{"mlp_wide", "{kind: mlp, width: 1024, depth: 1}", "vp-linear"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(DataParallelFailureTest, AKilledRankStopsTheOthersAndTheCheckpointResumes) {

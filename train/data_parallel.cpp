@@ -1,6 +1,7 @@
 #include "train/data_parallel.h"
 
 #include "core/errors.h"
+#include "train/gradient_buckets.h"
 
 #include <cstdlib>
 #include <string>
@@ -59,6 +60,7 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const LaunchEnvironment& 
 struct DataParallel::Group {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  std::vector<c10::intrusive_ptr<c10d::Work>> in_flight;  // started gradient sums
 
   // Waits for every work; a failure names this rank and what it was doing.
   template <typename Works>
@@ -110,46 +112,23 @@ void DataParallel::broadcast_from_root(const std::vector<torch::Tensor>& tensors
   group_->wait(works, env_, "the broadcast of the initial weights");
 }
 
-void DataParallel::sum_gradients(const std::vector<torch::Tensor>& params,
-                                 torch::Tensor& scalars) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : params) {
-    if (!p.grad().defined()) const_cast<torch::Tensor&>(p).mutable_grad() = torch::zeros_like(p);
-    grads.push_back(p.grad());
-  }
-  // Buckets of consecutive gradients with one dtype and device, each flattened into one tensor.
-  std::vector<std::pair<std::size_t, std::size_t>> buckets;  // [first, last) into grads
-  std::vector<torch::Tensor> flats;
-  for (std::size_t first = 0; first < grads.size();) {
-    std::size_t last = first;
-    std::int64_t bytes = 0;
-    while (last < grads.size() && grads[last].dtype() == grads[first].dtype() &&
-           grads[last].device() == grads[first].device() &&
-           (last == first || bytes + grads[last].nbytes() <= kBucketBytes))
-      bytes += static_cast<std::int64_t>(grads[last++].nbytes());
-    std::vector<torch::Tensor> pieces;
-    for (std::size_t i = first; i < last; ++i) pieces.push_back(grads[i].reshape({-1}));
-    buckets.emplace_back(first, last);
-    flats.push_back(torch::cat(pieces));
-    first = last;
-  }
-  std::vector<c10::intrusive_ptr<c10d::Work>> works;
-  for (auto& flat : flats) {
-    std::vector<torch::Tensor> one{flat};
-    works.push_back(group_->gloo->allreduce(one));
-  }
-  std::vector<torch::Tensor> scalar_list{scalars};
-  works.push_back(group_->gloo->allreduce(scalar_list));
-  group_->wait(works, env_, "the gradient all-reduce");
-  for (std::size_t b = 0; b < buckets.size(); ++b) {
-    std::int64_t offset = 0;
-    for (std::size_t i = buckets[b].first; i < buckets[b].second; ++i) {
-      const std::int64_t n = grads[i].numel();
-      grads[i].copy_(flats[b].narrow(0, offset, n).view_as(grads[i]));
-      offset += n;
-    }
-  }
+void DataParallel::attach(const std::vector<torch::Tensor>& params) {
+  buckets_ = std::make_unique<GradientBuckets>(
+      params, kBucketBytes,
+      [this](torch::Tensor& flat) {
+        std::vector<torch::Tensor> one{flat};
+        group_->in_flight.push_back(group_->gloo->allreduce(one));
+      },
+      [this] {
+        auto works = std::move(group_->in_flight);
+        group_->in_flight.clear();
+        group_->wait(works, env_, "the gradient all-reduce");
+      });
+}
+
+void DataParallel::sum_gradients(torch::Tensor& scalars) {
+  require(buckets_ != nullptr, "DataParallel::sum_gradients before attach()");
+  buckets_->finish(scalars);
 }
 
 void DataParallel::barrier() {
@@ -198,7 +177,8 @@ DataParallel::DataParallel(const LaunchEnvironment& env, std::chrono::millisecon
 
 DataParallel::~DataParallel() = default;
 void DataParallel::broadcast_from_root(const std::vector<torch::Tensor>&) {}
-void DataParallel::sum_gradients(const std::vector<torch::Tensor>&, torch::Tensor&) {}
+void DataParallel::attach(const std::vector<torch::Tensor>&) {}
+void DataParallel::sum_gradients(torch::Tensor&) {}
 void DataParallel::barrier() {}
 
 struct HostedStore::Server {};

@@ -5,9 +5,10 @@
 // with the whole batch would take (to float32 reduction rounding).
 //
 //   DataParallel group(*read_launch_environment(getenv), std::chrono::seconds(300));
+//   group.attach(model->parameters());                  // sums start during each backward pass
 //   Shard s = group.shard(512);                         // this rank's rows of a batch of 512
 //   (per_sample_loss.narrow(0, s.begin, s.size).sum() / 512).backward();
-//   group.sum_gradients(params, scalars);               // then clip and step, on every rank
+//   group.sum_gradients(scalars);                       // then clip and step, on every rank
 #pragma once
 
 #include "train/launch_environment.h"
@@ -30,10 +31,12 @@ struct Shard {
 // at most one, so the shards together are the whole batch.
 Shard shard_of(std::int64_t rows, int rank, int world_size);
 
+class GradientBuckets;  // train/gradient_buckets.h
+
 class DataParallel {
  public:
-  // Gradients are flattened into buckets of at most this many bytes, all in flight at once.
-  static constexpr std::int64_t kBucketBytes = 16 << 20;
+  // Gradients are summed in buckets of about this many bytes (train/gradient_buckets.h).
+  static constexpr std::int64_t kBucketBytes = 4 << 20;
 
   // Joins the process group `env` describes; RuntimeFailure when the other ranks do not all
   // arrive within `timeout`, which also bounds every later collective (a rank that died or hangs
@@ -54,15 +57,21 @@ class DataParallel {
 
   // Overwrites each tensor with rank 0's values.
   void broadcast_from_root(const std::vector<torch::Tensor>& tensors);
-  // Sums over the ranks, in place, the gradient of every parameter (a missing one counts as
-  // zeros) and the float64 `scalars` (e.g. the loss and a stop request).
-  void sum_gradients(const std::vector<torch::Tensor>& params, torch::Tensor& scalars);
+  // From now on the gradients of `params` are summed over the ranks in buckets that start
+  // during each backward pass, as their gradients arrive.
+  void attach(const std::vector<torch::Tensor>& params);
+  // After a backward pass: completes the sums, in place, of every attached gradient (a missing
+  // one counts as zeros) and of the few `scalars` (e.g. the loss and a stop request; summed in
+  // the gradients' dtype).
+  void sum_gradients(torch::Tensor& scalars);
+  const GradientBuckets* buckets() const { return buckets_.get(); }
   void barrier();
 
  private:
   struct Group;  // the c10d objects, kept out of this header
   LaunchEnvironment env_;
   std::unique_ptr<Group> group_;
+  std::unique_ptr<GradientBuckets> buckets_;
 };
 
 // The rendezvous store a launcher hosts for the ranks it starts on this machine (c10d's TCP

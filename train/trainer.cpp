@@ -90,6 +90,7 @@ Trainer::Trainer(const TrainSetup& setup) : setup_(setup) {
                                    "mixture, whose labels are its components)")
                      : "has labels 0.." + std::to_string(data_->label_count() - 1)));
   params_ = model_->module()->parameters();
+  if (setup_.parallel) setup_.parallel->attach(params_);
   optimizer_ = make_optimizer(c, params_);
   times_ = std::make_unique<TimeSampler>(process_, c.t_sampling, c.p_mean, c.p_std);
   loss_ = std::make_unique<DsmLoss>(
@@ -158,7 +159,7 @@ double Trainer::sum_over_ranks(double loss) {
   auto scalars = torch::tensor({loss, interrupt_ && interrupt_->load() ? 1.0 : 0.0},
                                torch::kFloat64);
   try {
-    setup_.parallel->sum_gradients(params_, scalars);
+    setup_.parallel->sum_gradients(scalars);
   } catch (const RuntimeFailure& e) {
     throw RuntimeFailure(std::string(e.what()) + ", at step " + std::to_string(step_ + 1) +
                          ". " + last_checkpoint_note());
