@@ -1,6 +1,7 @@
 #include "apps/bench_environment.h"
 
 #include "core/compat.h"
+#include "core/precision.h"
 #include "core/runtime.h"
 
 #include <cstdlib>
@@ -49,6 +50,7 @@ nlohmann::json load_average() {
 nlohmann::json bench_environment(const RunContext& run) {
   nlohmann::json env = {{"device", run.device.str()},
                         {"dtype", dtype_name(run.dtype)},
+                        {"precision", precision_name(current_precision())},
                         {"threads", at::get_num_threads()},
                         {"libtorch", compat::torch_version()},
                         {"diffuse", DIFFUSE_VERSION},

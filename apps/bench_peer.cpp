@@ -3,6 +3,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/npy.h"
+#include "core/precision.h"
 #include "samplers/registry.h"
 
 #include <unistd.h>
@@ -121,6 +122,7 @@ void check_peer_supports(const BenchModel& model, const std::vector<std::string>
       p.beta_max.value_or(kBeta1) != kBeta1)
     refuse("the process is " + p.kind + " with other rates");
   if (run.dtype != torch::kFloat32 || !run.device.is_cpu()) refuse("the run is not float32 on cpu");
+  if (current_precision() != Precision::fp32) refuse("the run's precision is not fp32");
   for (const auto& name : samplers)
     if (std::find(peer_samplers().begin(), peer_samplers().end(), name) == peer_samplers().end())
       refuse("sampler '" + name + "' is not one of ddim, dpm-solver-1, dpm-solver-2, dpm-solver-3");

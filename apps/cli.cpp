@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/precision.h"
 #include "core/runtime.h"
 
 #include <filesystem>
@@ -21,6 +22,8 @@ void add_common_options(cxxopts::Options& options) {
        cxxopts::value<std::string>())
       ("threads", "LibTorch CPU threads (config key: threads; default 1, fastest on 2 cores)",
        cxxopts::value<std::string>())
+      ("precision", "fp32 | tf32 (CUDA matmuls) | bf16 (networks under autocast) (config key: "
+                    "precision)", cxxopts::value<std::string>())
       ("h,help", "show this help");
 }
 
@@ -44,7 +47,8 @@ RunConfig load_run_config(YAML::Node root, const cxxopts::ParseResult& args,
     for (const auto& assignment : args["set"].as<std::vector<std::string>>())
       config::apply_override(root, assignment);
   std::vector<FlagBinding> all = {
-      {"device", "device"}, {"dtype", "dtype"}, {"seed", "seed"}, {"threads", "threads"}};
+      {"device", "device"}, {"dtype", "dtype"}, {"seed", "seed"}, {"threads", "threads"},
+      {"precision", "precision"}};
   all.insert(all.end(), flags.begin(), flags.end());
   for (const auto& [flag, key] : all)
     if (args.count(flag)) config::apply_override(root, key + "=" + args[flag].as<std::string>());
@@ -58,6 +62,7 @@ RunContext set_up_run(const RunConfig& config) {
   RunContext context;
   context.device = parse_device(config.device);
   context.dtype = parse_dtype(config.dtype);
+  set_precision(parse_precision(config.precision), context.dtype);
   torch::manual_seed(static_cast<std::uint64_t>(config.seed));
   return context;
 }

@@ -45,6 +45,7 @@ struct RunConfig {
   std::string device = "auto";   // auto | cpu | cuda | cuda:N
   std::string dtype = "float32";  // float32 | float64
   int threads = 1;                // LibTorch intra-op threads (see README: 1 is fastest here)
+  std::string precision = "fp32";  // fp32 | tf32 | bf16 (core/precision.h)
   ProcessConfig process;
   DataConfig data;
   ModelConfig model;
@@ -61,6 +62,7 @@ struct RunConfig {
     v("device", device);
     v("dtype", dtype, config::one_of({"float32", "float64"}));
     v("threads", threads, config::at_least(1));
+    v("precision", precision, config::one_of({"fp32", "tf32", "bf16"}));
     v("process", process);
     v("data", data);
     v("model", model);

@@ -11,6 +11,12 @@ torch::nn::LayerNorm layer_norm_or_none(std::int64_t width, bool enabled) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}));
 }
 
+// LayerNorm in its weights' dtype: under bf16 autocast, LibTorch 1.13's CPU kernel refuses a
+// bfloat16 input with float32 weights (2.x autocast runs layer_norm in float32 itself).
+torch::Tensor normalize(torch::nn::LayerNorm& norm, const torch::Tensor& h) {
+  return norm(h.to(norm->weight.scalar_type()));
+}
+
 }  // namespace
 
 ResidualBlockImpl::ResidualBlockImpl(std::int64_t width, bool layer_norm) {
@@ -22,7 +28,7 @@ ResidualBlockImpl::ResidualBlockImpl(std::int64_t width, bool layer_norm) {
 }
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& h, const torch::Tensor& embedding) {
-  const auto y = norm_.is_empty() ? h : norm_(h);
+  const auto y = norm_.is_empty() ? h : normalize(norm_, h);
   return h + fc2_(torch::silu(fc1_(y) + project_(embedding)));
 }
 
@@ -65,7 +71,7 @@ torch::Tensor MlpNetImpl::forward_labelled(const torch::Tensor& x_in, const torc
   }
   auto h = input_(x_in);
   for (auto& block : blocks_) h = block(h, e);
-  if (!norm_.is_empty()) h = norm_(h);
+  if (!norm_.is_empty()) h = normalize(norm_, h);
   return output_(torch::silu(h)) + skip_gain_(e) * x_in;
 }
 

@@ -1,6 +1,7 @@
 #include "models/network.h"
 
 #include "core/errors.h"
+#include "core/precision.h"
 #include "models/denoiser.h"
 
 #include <cstdio>
@@ -37,10 +38,13 @@ torch::Tensor PreconditionedModel::forward_labelled(const torch::Tensor& x, cons
   const auto flat = x.reshape({x.size(0), -1});
   const auto p = preconditioner_.at(coefficients_at(*process_, t.reshape({-1}), flat,
                                                     needs_derivatives(preconditioner_.output())));
-  const auto raw = labels.defined()
-                       ? network_->forward_labelled(p.c_in * flat, p.c_noise, labels)
-                       : network_->forward(p.c_in * flat, p.c_noise);
-  auto out = p.c_out * raw;
+  torch::Tensor raw;
+  {
+    AutocastScope autocast(flat.device());  // bf16 when the run asks for it (core/precision.h)
+    raw = labels.defined() ? network_->forward_labelled(p.c_in * flat, p.c_noise, labels)
+                           : network_->forward(p.c_in * flat, p.c_noise);
+  }
+  auto out = p.c_out * raw.to(flat.scalar_type());
   if (p.c_skip.defined()) out = out + p.c_skip * flat;
   return out.reshape(x.sizes());
 }
