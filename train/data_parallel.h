@@ -64,7 +64,6 @@ class DataParallel {
   // one counts as zeros) and of the few `scalars` (e.g. the loss and a stop request; summed in
   // the gradients' dtype).
   void sum_gradients(torch::Tensor& scalars);
-  const GradientBuckets* buckets() const { return buckets_.get(); }
   void barrier();
 
  private:
