@@ -10,7 +10,7 @@ namespace {
 
 // S^{1/2} of a symmetric PSD matrix; eigenvalues that rounding made slightly negative are 0.
 torch::Tensor psd_sqrt(const torch::Tensor& s) {
-  auto [values, vectors] = torch::linalg::eigh(0.5 * (s + s.t()), "L");
+  auto [values, vectors] = torch::linalg_eigh(0.5 * (s + s.t()), "L");
   return (vectors * values.clamp_min(0.0).sqrt()).matmul(vectors.t());
 }
 
@@ -32,7 +32,7 @@ double frechet_distance(const GaussianMoments& a, const GaussianMoments& b) {
               std::to_string(b.mean.size(0)) + "; expected equal dimensions");
   const auto root_a = psd_sqrt(a.covariance);
   const auto middle = root_a.matmul(b.covariance).matmul(root_a);
-  const auto eigenvalues = torch::linalg::eigvalsh(0.5 * (middle + middle.t()), "L");
+  const auto eigenvalues = torch::linalg_eigvalsh(0.5 * (middle + middle.t()), "L");
   const double cross = eigenvalues.clamp_min(0.0).sqrt().sum().item<double>();
   const double mean_term = (a.mean - b.mean).square().sum().item<double>();
   const double fd = mean_term + a.covariance.trace().item<double>() +

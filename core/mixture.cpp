@@ -77,7 +77,7 @@ detail::FactoredComponent factorise(GaussianComponent& c, std::size_t index, int
       if (asym > kCovarianceTolerance * scale)
         fail(index,
              "full covariance is not symmetric (max |S - S^T| = " + std::to_string(asym) + ")");
-      auto [eigenvalues, eigenvectors] = torch::linalg::eigh(0.5 * (c.full + c.full.t()), "L");
+      auto [eigenvalues, eigenvectors] = torch::linalg_eigh(0.5 * (c.full + c.full.t()), "L");
       const double lowest = eigenvalues.min().item<double>();
       if (lowest < -kCovarianceTolerance * scale)
         fail(index, "full covariance is not positive semi-definite (smallest eigenvalue " +
@@ -98,7 +98,7 @@ detail::FactoredComponent factorise(GaussianComponent& c, std::size_t index, int
                         std::to_string(dim) + ", k] with k >= 1");
       if (!all_finite(c.factor)) fail(index, "factor has non-finite entries");
       // A = P S R^T: A A^T = P S^2 P^T, the capacitance matrix diagonalised once.
-      auto [p, s, rt] = torch::linalg::svd(c.factor, false, c10::nullopt);
+      auto [p, s, rt] = torch::linalg_svd(c.factor, false, c10::nullopt);
       f.variances = s.square();
       f.basis = p;
       f.floor = c.noise;

@@ -117,7 +117,7 @@ GaussianMixture build(std::vector<GaussianComponent> components, const std::stri
 
 // Symmetric square root factor S^{1/2} = Q diag(sqrt(lambda)) of a PSD matrix.
 torch::Tensor root(const torch::Tensor& covariance) {
-  auto [values, vectors] = torch::linalg::eigh(covariance, "L");
+  auto [values, vectors] = torch::linalg_eigh(covariance, "L");
   return vectors * values.clamp_min(0.0).sqrt();
 }
 
@@ -171,10 +171,10 @@ GaussianMixture generated_manifolds(int64_t dim, int64_t d, int64_t num_subspace
   const double weight = 1.0 / static_cast<double>(num_subspaces * per_subspace);
   for (int64_t l = 0; l < num_subspaces; ++l) {
     // A_l: orthonormal columns from the QR of a Gaussian matrix.
-    const auto a = std::get<0>(torch::linalg::qr(torch::randn({dim, d}, gen, kF64)));
+    const auto a = std::get<0>(torch::linalg_qr(torch::randn({dim, d}, gen, kF64)));
     for (int64_t m = 0; m < per_subspace; ++m) {
       const auto mu = mean_scale * torch::randn({d}, gen, kF64);
-      const auto rotation = std::get<0>(torch::linalg::qr(torch::randn({d, d}, gen, kF64)));
+      const auto rotation = std::get<0>(torch::linalg_qr(torch::randn({d, d}, gen, kF64)));
       const auto u = 0.25 + 0.75 * torch::rand({d}, gen, kF64);
       // S = std^2 R diag(u) R^T, so S^{1/2} = std R diag(sqrt u).
       components.push_back(lift(a, weight, mu, std_dev * rotation * u.sqrt(), floor));
@@ -200,10 +200,10 @@ SharedLatent shared_latent(const DataConfig& c) {
   const int64_t dim = *c.dim, d = *c.subspace_dim;
   auto gen = torch::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(*c.seed));
   SharedLatent s;
-  s.source = std::get<0>(torch::linalg::qr(torch::randn({dim, d}, gen, kF64)));
+  s.source = std::get<0>(torch::linalg_qr(torch::randn({dim, d}, gen, kF64)));
   for (int64_t m = 0; m < *c.num_components; ++m) {
     s.means.push_back(*c.mean_scale * torch::randn({d}, gen, kF64));
-    const auto rotation = std::get<0>(torch::linalg::qr(torch::randn({d, d}, gen, kF64)));
+    const auto rotation = std::get<0>(torch::linalg_qr(torch::randn({d, d}, gen, kF64)));
     const auto u = 0.25 + 0.75 * torch::rand({d}, gen, kF64);
     s.roots.push_back(*c.std_dev * rotation * u.sqrt());
   }
@@ -211,11 +211,11 @@ SharedLatent shared_latent(const DataConfig& c) {
       static_cast<uint64_t>(*c.seed) ^ 0x9e3779b97f4a7c15ULL);
   const auto g = torch::randn({dim, d}, target_gen, kF64);
   if (!c.angle) {
-    s.target = std::get<0>(torch::linalg::qr(g));
+    s.target = std::get<0>(torch::linalg_qr(g));
   } else {
     // A_ta = A_s cos(theta) + B sin(theta), B orthonormal and orthogonal to A_s: then
     // A_s^T A_ta = cos(theta) I, every principal angle is theta.
-    const auto b = std::get<0>(torch::linalg::qr(g - s.source.matmul(s.source.t().matmul(g))));
+    const auto b = std::get<0>(torch::linalg_qr(g - s.source.matmul(s.source.t().matmul(g))));
     const double theta = *c.angle * kPi / 180.0;
     s.target = std::cos(theta) * s.source + std::sin(theta) * b;
   }
@@ -383,7 +383,7 @@ std::optional<torch::Tensor> data_subspace_basis(const DataConfig& config) {
   }
   if (c.kind == "lowdim") {
     auto gen = torch::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(*c.seed));
-    return std::get<0>(torch::linalg::qr(torch::randn({*c.dim, *c.subspace_dim}, gen, kF64)));
+    return std::get<0>(torch::linalg_qr(torch::randn({*c.dim, *c.subspace_dim}, gen, kF64)));
   }
   return std::nullopt;
 }

@@ -10,7 +10,7 @@ std::vector<AffineSubspace> component_subspaces(const GaussianMixture& mixture) 
   std::vector<AffineSubspace> subspaces;
   for (const auto& c : mixture.components()) {
     if (c.kind != CovarianceKind::factor) return {};
-    auto [u, s, vt] = torch::linalg::svd(c.factor.to(torch::kFloat64), false, c10::nullopt);
+    auto [u, s, vt] = torch::linalg_svd(c.factor.to(torch::kFloat64), false, c10::nullopt);
     const auto rank = (s > 1e-10 * s.max()).sum().item<std::int64_t>();
     if (rank >= mixture.dim()) return {};
     subspaces.push_back({c.mean.to(torch::kFloat64), u.slice(1, 0, rank)});

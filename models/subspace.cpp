@@ -59,7 +59,7 @@ torch::Tensor initial_basis(std::int64_t dim, std::int64_t rank, const torch::Te
   const auto x = data.reshape({data.size(0), -1}).to(torch::kCPU, torch::kFloat64);
   require(x.size(1) == dim, "initial_basis: data has the wrong dimension");
   // Eigenvectors of the second moment X^T X / n, largest eigenvalues first.
-  const auto [values, vectors] = torch::linalg::eigh(x.t().matmul(x) / x.size(0), "L");
+  const auto [values, vectors] = torch::linalg_eigh(x.t().matmul(x) / x.size(0), "L");
   return vectors.flip({1}).narrow(1, 0, rank).contiguous();
 }
 

@@ -81,8 +81,8 @@ torch::Tensor reference_log_prob(const GaussianMixture& mixture, const torch::Te
     const auto& c = mixture.components()[k];
     const auto cov = mixture.covariance(k);
     const auto diff = (x - c.mean).t();
-    const auto quad = (diff * torch::linalg::solve(cov, diff, true)).sum(0);
-    const auto logdet = std::get<1>(torch::linalg::slogdet(cov));
+    const auto quad = (diff * torch::linalg_solve(cov, diff, true)).sum(0);
+    const auto logdet = std::get<1>(torch::linalg_slogdet(cov));
     terms.push_back(std::log(c.weight) - 0.5 * (quad + logdet + x.size(1) * kLog2Pi));
   }
   return torch::logsumexp(torch::stack(terms, 1), 1);
@@ -94,7 +94,7 @@ TEST(MetricsTest, NllOfExactSamplesMatchesEntropy) {
   GaussianMixture gaussian({GaussianComponent::dense(1.0, torch::zeros({3}, kF64), cov)});
   const int64_t n = 100000;
   const double entropy =
-      (1.5 * (kLog2Pi + 1.0) + 0.5 * std::get<1>(torch::linalg::slogdet(cov)).item<double>()) / 3.0;
+      (1.5 * (kLog2Pi + 1.0) + 0.5 * std::get<1>(torch::linalg_slogdet(cov)).item<double>()) / 3.0;
   // -log p = const + chi^2_3 / 2 has standard deviation sqrt(3/2); per dimension / 3.
   const double se = std::sqrt(1.5) / 3.0 / std::sqrt(static_cast<double>(n));
   EXPECT_NEAR(mean_nll_per_dim(gaussian, gaussian.sample(n, seeded(9)).x), entropy, 5.0 * se);
@@ -108,7 +108,7 @@ TEST(MetricsTest, NllOfExactSamplesMatchesEntropy) {
   auto draws = torch::empty({n, 2}, kF64);
   for (int64_t k = 0; k < 3; ++k) {
     const auto idx = (labels == k).nonzero().reshape({-1});
-    const auto chol = torch::linalg::cholesky(mixture.covariance(k));
+    const auto chol = torch::linalg_cholesky(mixture.covariance(k));
     const auto z = torch::randn({idx.numel(), 2}, gen, kF64);
     draws.index_copy_(0, idx, z.matmul(chol.t()) + mixture.components()[k].mean);
   }

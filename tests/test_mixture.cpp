@@ -21,8 +21,8 @@ torch::Tensor dense_log_normal(const torch::Tensor& x, const torch::Tensor& mean
                                const torch::Tensor& cov) {
   const int64_t d = mean.size(0);
   const auto diff = (x - mean).t();
-  const auto quad = (diff * torch::linalg::solve(cov, diff, true)).sum(0);
-  const auto logdet = std::get<1>(torch::linalg::slogdet(cov));
+  const auto quad = (diff * torch::linalg_solve(cov, diff, true)).sum(0);
+  const auto logdet = std::get<1>(torch::linalg_slogdet(cov));
   return -0.5 * (quad + logdet + d * std::log(2.0 * M_PI));
 }
 

@@ -39,7 +39,7 @@ void expect_error(const std::string& yaml, const std::vector<std::string>& parts
 
 // Numerical rank of the rows of m.
 int64_t rank_of(const torch::Tensor& m, double tol = 1e-9) {
-  const auto s = torch::linalg::svdvals(m, c10::nullopt);
+  const auto s = torch::linalg_svdvals(m, c10::nullopt);
   return (s > tol * s.max()).sum().item<int64_t>();
 }
 
@@ -81,7 +81,7 @@ TEST(PresetTest, LowDimLivesInOneSubspace) {
   std::vector<torch::Tensor> directions{mixture.means()};
   for (int64_t k = 0; k < 4; ++k) {
     // Covariance A S A^T + floor I: 2 eigenvalues above the floor, 14 at it.
-    const auto eig = torch::linalg::eigvalsh(mixture.covariance(k), "L");
+    const auto eig = torch::linalg_eigvalsh(mixture.covariance(k), "L");
     EXPECT_NEAR(eig.slice(0, 0, 14).max().item<double>(), 1e-4, 1e-12);
     EXPECT_GT(eig[14].item<double>(), 1e-3);
     directions.push_back(mixture.components()[k].factor.t());

@@ -37,7 +37,7 @@ TEST(SubspaceDistanceTest, ExactSamplesSitAtTheFloorsChiMean) {
   // Two components in one 2-D subspace of R^6 with floor s^2 = 1e-2: the distance is s |z|,
   // z ~ N(0, I_4), whose mean is s sqrt(2) Gamma(5/2) / Gamma(2) = s * 3 sqrt(pi) / (2 sqrt 2).
   auto gen = torch::make_generator<at::CPUGeneratorImpl>(3);
-  const auto basis = std::get<0>(torch::linalg::qr(torch::randn({6, 2}, gen, kF64)));
+  const auto basis = std::get<0>(torch::linalg_qr(torch::randn({6, 2}, gen, kF64)));
   const GaussianMixture mixture(
       {GaussianComponent::low_rank(1.0, basis.matmul(torch::tensor({2.0, 0.0}, kF64)), basis, 1e-2),
        GaussianComponent::low_rank(1.0, basis.matmul(torch::tensor({-1.0, 3.0}, kF64)), 0.5 * basis,

@@ -45,7 +45,7 @@ torch::Tensor gram_error(const torch::Tensor& a) {  // A^T A - I
 
 // The orthogonal factor U V^T of m = U S V^T (the nearest orthogonal matrix).
 torch::Tensor polar(const torch::Tensor& m) {
-  const auto [u, s, vh] = torch::linalg::svd(m, /*full_matrices=*/false, {});
+  const auto [u, s, vh] = torch::linalg_svd(m, /*full_matrices=*/false, {});
   return u.matmul(vh);
 }
 
