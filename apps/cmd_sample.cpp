@@ -140,6 +140,7 @@ int run_sample(int argc, char** argv) {
                            {"samples_per_s", request.num_samples / result.seconds},
                            {"out", config.sample.out}};
   if (!config.sampler.times.empty()) record["times"] = config.sampler.times;
+  if (!result.cuda_graph.empty()) record["cuda_graph"] = result.cuda_graph;
   if (request.labels.defined()) {
     record["guidance"] = request.guidance;
     // Guidance evaluates the network twice per score evaluation (one batch of 2B rows).

@@ -2,13 +2,24 @@
 
 #include "core/errors.h"
 #include "models/guidance.h"
+#include "samplers/cuda_graph.h"
 #include "samplers/registry.h"
+
+#include <map>
+#include <memory>
 
 #include <chrono>
 
 namespace diffuse {
 
 namespace {
+// Why generate() runs eagerly on CUDA ("" when it may capture), before any sampler-level reason.
+std::string graph_setting_obstacle(const SamplerConfig& config, const GenerateRequest& request) {
+  if (!config.cuda_graph) return "off (sampler.cuda_graph: false)";
+  if (request.labels.defined()) return "class labels change from batch to batch";
+  return "";
+}
+
 std::string shape_text(at::IntArrayRef shape) {
   std::string text = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
@@ -31,6 +42,12 @@ GenerateResult generate(const SamplerConfig& config, const Denoiser& denoiser,
   if (request.labels.defined())
     require(request.labels.dim() == 1 && request.labels.size(0) == request.num_samples,
             "labels: expected one per sample [" + std::to_string(request.num_samples) + "]");
+  GenerateResult result;
+  const bool on_cuda = options.device().is_cuda();
+  if (on_cuda) result.cuda_graph = graph_setting_obstacle(config, request);
+  const bool use_graphs = on_cuda && result.cuda_graph.empty();
+  std::map<std::int64_t, std::unique_ptr<SamplerGraph>> graph_for_rows;  // full and last batch
+
   const auto start = std::chrono::steady_clock::now();
   std::vector<torch::Tensor> batches;
   std::int64_t nfe = 0;
@@ -51,6 +68,12 @@ GenerateResult generate(const SamplerConfig& config, const Denoiser& denoiser,
                             denoiser.process_ptr());
       batches.push_back(run_sampler(config, guided, x_T, noise).to(torch::kCPU));
       nfe = guided.evaluations();
+    } else if (use_graphs) {
+      auto& graph = graph_for_rows[n];
+      if (!graph) graph = std::make_unique<SamplerGraph>(config, denoiser, x_T);
+      batches.push_back(graph->run(x_T, noise).to(torch::kCPU));
+      nfe = graph->nfe();
+      result.cuda_graph = graph->captured() ? "replayed" : graph->obstacle();
     } else {
       const auto before = denoiser.evaluations();
       batches.push_back(run_sampler(config, denoiser, x_T, noise).to(torch::kCPU));
@@ -58,7 +81,6 @@ GenerateResult generate(const SamplerConfig& config, const Denoiser& denoiser,
     }
     if (request.on_batch) request.on_batch(first + n);
   }
-  GenerateResult result;
   result.samples = batches.size() == 1 ? batches[0] : torch::cat(batches);
   result.nfe = nfe;
   result.seconds =

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace diffuse {
@@ -29,6 +30,9 @@ struct GenerateResult {
   torch::Tensor samples;      // [num_samples, dims...] on the CPU
   std::int64_t nfe = 0;       // model evaluations per sample (equal for every batch)
   double seconds = 0.0;       // wall time of the sampling itself
+  // On CUDA: "replayed" when the batches ran as CUDA graphs, else why they ran eagerly; empty
+  // on the CPU.
+  std::string cuda_graph;
 };
 
 // sample_shape: the shape of one sample, e.g. {2} or {784}. InputError for a noise tensor of the

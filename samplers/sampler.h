@@ -57,6 +57,9 @@ struct SamplerConfig {
   // Multistep solvers (DPM-Solver++): lower orders in the last steps when K < 10 (as the
   // DPM-Solver reference does; it stabilises very few steps).
   bool lower_order_final = true;
+  // On a CUDA device, capture the step loop once per batch shape and replay it as a CUDA graph
+  // where the sampler allows (samplers/cuda_graph.h); eager otherwise.
+  bool cuda_graph = true;
 
   template <class V>
   void visit(V& v) {
@@ -80,6 +83,7 @@ struct SamplerConfig {
     v("atol", atol, config::greater_than(0.0));
     v("max_nfe", max_nfe, config::at_least<std::int64_t>(1));
     v("lower_order_final", lower_order_final);
+    v("cuda_graph", cuda_graph);
   }
 };
 

@@ -5,8 +5,8 @@
 #include "core/errors.h"
 #include "core/precision.h"
 #include "core/process.h"
-#include "models/network_factory.h"
 #include "tests/cli_runner.h"
+#include "tests/network_fixture.h"
 #include "tests/train_fixture.h"
 
 #include <gtest/gtest.h>
@@ -39,17 +39,8 @@ TEST(PrecisionTest, Bf16AutocastRunsTheNetworkInBfloat16OnlyInsideTheScope) {
   ProcessConfig pc;
   pc.kind = "vp-linear";
   const auto process = make_process(pc);
-  ModelConfig c;
-  c.kind = "mlp";
-  c.width = 64;
-  c.depth = 2;
-  c.dim = 8;
-  c.sigma_data = 1.0;
-  c.parameterization = "eps";
-  torch::manual_seed(0);
-  const auto model = make_network(c, process, torch::kFloat32);
+  const auto model = drawn_mlp(process, 0.3);  // not the zero output layer
   torch::NoGradGuard no_grad;
-  for (auto& p : model->module()->parameters()) p.normal_(0.0, 0.3);  // not the zero output layer
   const auto x = torch::randn({16, 8});
   const auto t = torch::full({16}, 0.5, torch::kFloat64);
   const auto fp32 = model->forward(x, t);
