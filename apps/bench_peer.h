@@ -27,8 +27,8 @@ namespace diffuse::cli {
 const std::vector<std::string>& peer_samplers();
 
 // InputError unless the peer can reproduce this model and these samplers: an unconditional
-// `mlp` with eps prediction on vp-linear (beta 0.1..20, bench_train_step.py's), float32 on the
-// CPU, and samplers from peer_samplers().
+// `mlp` with eps prediction on vp-linear (beta 0.1..20, bench_train_step.py's), float32 (on the
+// CPU or a CUDA device), and samplers from peer_samplers().
 void check_peer_supports(const BenchModel& model, const std::vector<std::string>& samplers,
                          const RunContext& run);
 
@@ -37,6 +37,7 @@ struct PeerOptions {
   std::string script;  // empty: scripts/bench_peer.py beside the build folder, or under cwd
   std::string folder;  // empty: a temporary folder, removed afterwards
   int threads = 1;
+  std::string device = "cpu";  // torch's name: cpu, cuda:0, ...
 };
 
 // The training step the peer times: bench_train_step.py's data kind ("ring8" or "images") and

@@ -1,9 +1,11 @@
 #include "apps/bench_run.h"
 
 #include "apps/bench_environment.h"
+#include "apps/bench_flops.h"
 #include "apps/bench_stats.h"
 #include "apps/outputs.h"
 
+#include <cmath>
 #include <cstdio>
 #include <optional>
 
@@ -18,8 +20,41 @@ void add_peer_times(nlohmann::json& record, const TimingStats& ours, const Timin
   record["peer_over_diffuse"] = peer.median / ours.median;
 }
 
+// What the rates need: the network's FLOPs per sample and the device's measured peak.
+struct Arithmetic {
+  double flops_per_sample = 0.0;  // 0: not a network
+  PeakRate peak;
+};
+
+double largest_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+// The configuration replayed as a CUDA graph: its times beside the eager ones.
+nlohmann::json time_graph(SamplingCase& c, const BenchPlan& plan, const TimingStats& eager,
+                          const Arithmetic& arithmetic, const TimingStats* peer_times) {
+  const std::string obstacle = c.capture_graph();
+  if (!obstacle.empty()) return {{"skipped", obstacle}};
+  for (int i = 0; i < plan.warmup; ++i) c.time_graph_run();
+  std::vector<double> seconds;
+  for (int r = 0; r < plan.repeats; ++r) seconds.push_back(c.time_graph_run());
+  const TimingStats s = summarize(seconds);
+  nlohmann::json record = {{"ms", to_json(s, 1e3)},
+                           {"samples_per_s", c.spec().batch / s.median},
+                           {"nfe_per_s", c.nfe() / s.median},
+                           {"eager_over_graph", eager.median / s.median},
+                           {"max_abs_diff_to_eager", largest_difference(c.graph_x_0(), c.x_0())}};
+  if (arithmetic.flops_per_sample > 0.0)
+    record["rate"] = achieved_rate(arithmetic.flops_per_sample * c.spec().batch * c.nfe(),
+                                   s.median, arithmetic.peak);
+  if (peer_times) record["peer_over_graph"] = peer_times->median / s.median;
+  std::fprintf(stderr, "; CUDA graph %.3f ms (eager/graph %.2f)", s.median * 1e3,
+               eager.median / s.median);
+  return record;
+}
+
 nlohmann::json time_sampling(SamplingCase& c, std::size_t index, const BenchPlan& plan,
-                             BenchPeer* peer) {
+                             const Arithmetic& arithmetic, BenchPeer* peer) {
   const auto& spec = c.spec();
   nlohmann::json record = {
       {"sampler", spec.sampler}, {"steps", spec.steps}, {"batch", spec.batch}, {"nfe", c.nfe()}};
@@ -35,23 +70,30 @@ nlohmann::json time_sampling(SamplingCase& c, std::size_t index, const BenchPlan
   record["ms"] = to_json(s, 1e3);
   record["samples_per_s"] = spec.batch / s.median;
   record["nfe_per_s"] = c.nfe() / s.median;
+  if (arithmetic.flops_per_sample > 0.0)
+    record["rate"] = achieved_rate(arithmetic.flops_per_sample * spec.batch * c.nfe(), s.median,
+                                   arithmetic.peak);
   std::fprintf(stderr, "bench %s K=%d B=%lld: %.3f ms [%.3f, %.3f], %.0f samples/s, %.0f NFE/s",
                spec.sampler.c_str(), spec.steps, static_cast<long long>(spec.batch), s.median * 1e3,
                s.min * 1e3, s.max * 1e3, spec.batch / s.median, c.nfe() / s.median);
+  std::optional<TimingStats> p;
   if (peer) {
-    const TimingStats p = summarize(theirs);
-    add_peer_times(record, s, p, 1e3);
-    record["peer"]["samples_per_s"] = spec.batch / p.median;
-    std::fprintf(stderr, "; peer %.3f ms, peer/diffuse %.2f (check %s)", p.median * 1e3,
-                 p.median / s.median,
+    p = summarize(theirs);
+    add_peer_times(record, s, *p, 1e3);
+    record["peer"]["samples_per_s"] = spec.batch / p->median;
+    std::fprintf(stderr, "; peer %.3f ms, peer/diffuse %.2f (check %s)", p->median * 1e3,
+                 p->median / s.median,
                  record["peer"]["check"].value("match", false) ? "ok" : "MISMATCH");
   }
+  if (plan.cuda_graph && c.x_T().is_cuda())
+    record["cuda_graph"] = time_graph(c, plan, s, arithmetic, p ? &*p : nullptr);
   std::fprintf(stderr, "\n");
   return record;
 }
 
 nlohmann::json time_training(Trainer& trainer, const BenchPlan& plan, const RunConfig& config,
-                             BenchPeer* peer, const PeerTraining& peer_training) {
+                             const Arithmetic& arithmetic, BenchPeer* peer,
+                             const PeerTraining& peer_training) {
   nlohmann::json record = {{"batch_size", config.train.batch_size},
                            {"steps_per_repeat", plan.train_steps}};
   std::vector<double> wall, cpu, theirs;
@@ -67,6 +109,9 @@ nlohmann::json time_training(Trainer& trainer, const BenchPlan& plan, const RunC
   record["ms_per_step"] = to_json(s, 1e3);
   record["cpu_ms_per_step"] = to_json(summarize(cpu), 1e3);
   record["steps_per_s"] = 1.0 / s.median;
+  // The backward pass costs about twice the forward's multiply-adds.
+  record["rate"] = achieved_rate(3.0 * arithmetic.flops_per_sample * config.train.batch_size,
+                                 s.median, arithmetic.peak);
   std::fprintf(stderr, "bench training step B=%lld: %.3f ms [%.3f, %.3f]",
                static_cast<long long>(config.train.batch_size), s.median * 1e3, s.min * 1e3,
                s.max * 1e3);
@@ -95,6 +140,13 @@ nlohmann::json run_bench(const BenchPlan& plan, BenchModel& model, const RunConf
                         {"warmup", plan.warmup},
                         {"grid", "logsnr"},
                         {"timed", "x_T -> x_0 per batch (grid, coefficients, evaluations)"}};
+  Arithmetic arithmetic;
+  if (model.network) {
+    arithmetic.flops_per_sample = forward_flops_per_sample(*model.network->module());
+    arithmetic.peak = measure_matmul_peak(run.options());
+    report["model"]["forward_flops_per_sample"] = arithmetic.flops_per_sample;
+    report["environment"]["matmul_peak"] = to_json(arithmetic.peak);
+  }
   const Denoiser denoiser(model.model, model.process);
   std::vector<SamplingCase> cases;
   for (const auto& spec : plan.sampling)  // each runs once here: x_0 for the check
@@ -113,14 +165,15 @@ nlohmann::json run_bench(const BenchPlan& plan, BenchModel& model, const RunConf
   BenchPeer* peer_ptr = peer ? &*peer : nullptr;
   report["sampling"] = nlohmann::json::array();
   for (std::size_t i = 0; i < cases.size(); ++i)
-    report["sampling"].push_back(time_sampling(cases[i], i, plan, peer_ptr));
+    report["sampling"].push_back(time_sampling(cases[i], i, plan, arithmetic, peer_ptr));
 
   if (!model.trainer)
     report["training"] = {{"skipped", model.no_training}};
   else if (plan.train_steps == 0)
     report["training"] = {{"skipped", "--train-steps 0"}};
   else
-    report["training"] = time_training(*model.trainer, plan, config, peer_ptr, training);
+    report["training"] =
+        time_training(*model.trainer, plan, config, arithmetic, peer_ptr, training);
   report["environment"]["load_average_end"] = load_average();
   return report;
 }

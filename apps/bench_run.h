@@ -19,12 +19,14 @@ struct BenchPlan {
   int repeats = 5;
   int warmup = 1;
   std::int64_t train_steps = 20;  // per timed repeat; 0: no training step
+  bool cuda_graph = true;  // on CUDA, also time each configuration replayed as a CUDA graph
   bool peer = false;
   PeerOptions peer_options;
 };
 
 // The report: {"command", "environment", "model", "settings", "sampling": [...], "training",
-// "peer"}; progress, one line per configuration, goes to stderr.
+// "peer"}; progress, one line per configuration, goes to stderr. For a network, each timing
+// also reads as FLOP/s and as a fraction of the device's measured matrix-product rate.
 nlohmann::json run_bench(const BenchPlan& plan, BenchModel& model, const RunConfig& config,
                          const RunContext& run);
 

@@ -25,6 +25,21 @@ torch::Tensor SamplingCase::run(NoiseSource& noise) const {
   return run_sampler(config_, denoiser_, x_T_, noise).to(torch::kCPU);
 }
 
+std::string SamplingCase::capture_graph() {
+  graph_ = std::make_unique<SamplerGraph>(config_, denoiser_, x_T_);
+  if (!graph_->captured()) return graph_->obstacle();
+  NoiseSource unused(seed_, 0);
+  graph_x_0_ = graph_->run(x_T_, unused).to(torch::kCPU);
+  return "";
+}
+
+double SamplingCase::time_graph_run() const {
+  NoiseSource unused(seed_, 0);
+  const auto start = std::chrono::steady_clock::now();
+  graph_->run(x_T_, unused).to(torch::kCPU);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 double SamplingCase::time_run() const {
   NoiseSource noise(seed_, 0);
   noise.next(x_T_.sizes(), x_T_.options());  // draw 0 was x_T (as in generate()); untimed

@@ -5,12 +5,15 @@
 //
 //   SamplingCase c(denoiser, {"ddim", 20, 1024}, {2}, options, /*seed=*/0);
 //   double seconds = c.time_run();
+//   if (c.capture_graph().empty()) seconds = c.time_graph_run();   // CUDA: the same as a graph
 #pragma once
 
 #include "models/denoiser.h"
+#include "samplers/cuda_graph.h"
 #include "samplers/sampler.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,12 @@ class SamplingCase {
 
   double time_run() const;  // wall seconds of one run
 
+  // Captures the run as a CUDA graph (samplers/cuda_graph.h) and keeps its first replay's
+  // output; returns why it could not ("" when captured).
+  std::string capture_graph();
+  double time_graph_run() const;                          // wall seconds of one replay
+  const torch::Tensor& graph_x_0() const { return graph_x_0_; }  // on the CPU
+
   const SamplingSpec& spec() const { return spec_; }
   const SamplerConfig& config() const { return config_; }
   const torch::Tensor& x_T() const { return x_T_; }
@@ -43,8 +52,9 @@ class SamplingCase {
   SamplingSpec spec_;
   SamplerConfig config_;
   std::uint64_t seed_;
-  torch::Tensor x_T_, x_0_;
+  torch::Tensor x_T_, x_0_, graph_x_0_;
   std::int64_t nfe_ = 0;
+  std::unique_ptr<SamplerGraph> graph_;
 };
 
 }  // namespace diffuse::cli

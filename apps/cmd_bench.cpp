@@ -66,8 +66,9 @@ int run_bench(int argc, char** argv) {
   cxxopts::Options options(argv[0],
                            "Time samplers (samples/s, NFE/s) and a training step (ms/step) of a "
                            "model; prints one JSON object. Samplers run with their defaults on "
-                           "the logsnr grid. Default model: the ring8 mlp of "
-                           "configs/ring8-mlp.yaml, freshly initialised.");
+                           "the logsnr grid. On a CUDA device each configuration is also timed as a "
+                           "CUDA graph (--set sampler.cuda_graph=false: not). Default model: the "
+                           "ring8 mlp of configs/ring8-mlp.yaml, freshly initialised.");
   add_common_options(options);
   // clang-format off
   options.add_options("Bench")
@@ -109,6 +110,7 @@ int run_bench(int argc, char** argv) {
   plan.warmup = static_cast<int>(count_option(args, "warmup", 0));
   plan.train_steps = count_option(args, "train-steps", 0);
   plan.peer = args.count("peer") > 0;
+  plan.cuda_graph = config.sampler.cuda_graph;
   const auto samplers = split_list("samplers", args["samplers"].as<std::string>());
   const auto steps = positive_list("steps", args["steps"].as<std::string>());
   const auto batches = positive_list("batch", args["batch"].as<std::string>());
@@ -123,6 +125,7 @@ int run_bench(int argc, char** argv) {
   }
   const RunContext run = set_up_run(config);
   plan.peer_options.threads = config.threads;
+  plan.peer_options.device = run.device.str();
   plan.peer_options.python = args["python"].as<std::string>();
   if (args.count("peer-script")) plan.peer_options.script = args["peer-script"].as<std::string>();
   if (args.count("peer-dir")) plan.peer_options.folder = args["peer-dir"].as<std::string>();

@@ -22,6 +22,15 @@ inline bool cuda_available() {
 #endif
 }
 
+// Waits for the device's queued kernels (host timers around CUDA work need it); nothing on CPU.
+inline void synchronize(const torch::Device& device) {
+#if DIFFUSE_WITH_CUDA
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+#else
+  (void)device;
+#endif
+}
+
 inline std::string torch_version() {
 #ifdef TORCH_VERSION
   return TORCH_VERSION;

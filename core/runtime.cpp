@@ -49,6 +49,7 @@ torch::Dtype parse_dtype(const std::string& name) {
 std::string dtype_name(torch::Dtype dtype) {
   if (dtype == torch::kFloat32) return "float32";
   if (dtype == torch::kFloat64) return "float64";
+  if (dtype == torch::kBFloat16) return "bfloat16";
   return std::string(c10::toString(dtype));
 }
 

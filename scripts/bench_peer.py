@@ -135,6 +135,8 @@ class Peer:
     def __init__(self, spec):
         self.spec = spec
         torch.set_num_threads(spec["threads"])
+        self.device = torch.device(spec.get("device", "cpu"))
+        self.noise = {}  # case index -> x_T on the device (loaded once, untimed)
         m, pr = spec["model"], spec["process"]
         if (pr["b0"], pr["b1"]) != (reference.B0, reference.B1):
             raise SystemExit("bench_peer.py: bench_train_step.py's vp-linear is beta %g..%g"
@@ -147,14 +149,14 @@ class Peer:
         weights = {name: torch.from_numpy(np.load(os.path.join(spec["weights"], name + ".npy")))
                    for name in self.net.state_dict()}
         self.net.load_state_dict(weights, strict=True)
-        self.net.eval()
+        self.net.to(self.device).eval()
         self.evaluations = 0
 
     def eps(self, x, t):
         # diffuse's Denoiser gives the network t in x's dtype (torch::full), then its float64
         # coefficients; eps_model computes c_in and c_noise from float64 t as diffuse does.
         self.evaluations += 1
-        t_x = torch.full((x.shape[0],), t, dtype=x.dtype)
+        t_x = torch.full((x.shape[0],), t, dtype=x.dtype, device=x.device)
         return reference.eps_model(self.net, x, t_x.to(F64), self.sigma_data)
 
     def sample(self, case, x):
@@ -175,10 +177,17 @@ class Peer:
             x = combine(x, stages[-1], model)
         return x, times
 
+    def x_T(self, case):
+        if case["noise"] not in self.noise:
+            self.noise[case["noise"]] = torch.from_numpy(np.load(case["noise"])).to(self.device)
+        return self.noise[case["noise"]]
+
     def run(self, case):
-        x_T = torch.from_numpy(np.load(case["noise"]))
+        """x_T (already on the device) -> x_0 on the CPU, as diffuse's timed run."""
+        x_T = self.x_T(case)
         with torch.inference_mode():
-            return self.sample(case, x_T)
+            x, times = self.sample(case, x_T)
+            return x.cpu(), times
 
     def check(self, case):
         self.evaluations = 0
@@ -193,6 +202,7 @@ class Peer:
                 "grid_max_diff": max(abs(a - b) for a, b in zip(times, case["times"]))}
 
     def time_sample(self, case, runs):
+        self.x_T(case)
         seconds = []
         for _ in range(runs):
             start = time.perf_counter()
@@ -205,7 +215,7 @@ class Peer:
         sys.argv = ["bench_train_step.py", "--data", t["data"], "--width", str(t["width"]),
                     "--depth", str(t["depth"]), "--batch", str(t["batch"]), "--steps", str(steps),
                     "--threads", str(self.spec["threads"]), "--lr", str(t["lr"]),
-                    "--layer-norm", str(int(t["layer_norm"]))]
+                    "--layer-norm", str(int(t["layer_norm"])), "--device", str(self.device)]
         printed = io.StringIO()  # its JSON line, kept off our protocol channel
         with contextlib.redirect_stdout(printed):
             reference.main()

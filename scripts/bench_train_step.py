@@ -88,11 +88,13 @@ def eps_model(net, x, t, sigma_data):
 
 
 def ring8(n, generator):
-    angles = 2 * math.pi * torch.arange(8, dtype=torch.float64) / 8
+    device = generator.device
+    angles = 2 * math.pi * torch.arange(8, dtype=torch.float64, device=device) / 8
     means = 4 * torch.stack([angles.cos(), angles.sin()], 1)
-    k = torch.multinomial(torch.full((8,), 1 / 8, dtype=torch.float64), n, True,
+    k = torch.multinomial(torch.full((8,), 1 / 8, dtype=torch.float64, device=device), n, True,
                           generator=generator)
-    return means[k] + 0.3 * torch.randn(n, 2, dtype=torch.float64, generator=generator)
+    return means[k] + 0.3 * torch.randn(n, 2, dtype=torch.float64, generator=generator,
+                                        device=device)
 
 
 def main():
@@ -106,15 +108,18 @@ def main():
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--layer-norm", type=int, choices=[0, 1], default=1,
                         help="model.layer_norm (default 1, as the configs)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (everything on it)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    generator = torch.Generator().manual_seed(0)
+    device = torch.device(args.device)
+    generator = torch.Generator(device=device).manual_seed(0)
     dim = 2 if args.data == "ring8" else 784
-    images = torch.rand(60000, 784, generator=generator) * 2 - 1 if args.data == "images" else None
+    images = (torch.rand(60000, 784, generator=generator, device=device) * 2 - 1
+              if args.data == "images" else None)
     sigma_data = 2.84 if args.data == "ring8" else 0.5
-    net = Mlp(dim, args.width, args.depth, bool(args.layer_norm))
-    ema = Mlp(dim, args.width, args.depth, bool(args.layer_norm))
+    net = Mlp(dim, args.width, args.depth, bool(args.layer_norm)).to(device)
+    ema = Mlp(dim, args.width, args.depth, bool(args.layer_norm)).to(device)
     ema.load_state_dict(net.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -124,10 +129,11 @@ def main():
         if images is None:
             x0 = ring8(args.batch, generator).float()
         else:
-            x0 = images.index_select(0, torch.randint(60000, (args.batch,), generator=generator))
+            x0 = images.index_select(0, torch.randint(60000, (args.batch,), generator=generator,
+                                                      device=device))
         t = T_MIN + (T_MAX - T_MIN) * torch.rand(args.batch, dtype=torch.float64,
-                                                 generator=generator)
-        eps = torch.randn(x0.shape, generator=generator)
+                                                 generator=generator, device=device)
+        eps = torch.randn(x0.shape, generator=generator, device=device)
         alpha, sigma = coefficients(t)
         x_t = alpha * x0 + sigma * eps
         optimizer.zero_grad()
@@ -146,12 +152,14 @@ def main():
     start, cpu = time.perf_counter(), time.process_time()
     for n in range(args.steps):
         step(5 + n)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     seconds = (time.perf_counter() - start) / args.steps
     cpu_seconds = (time.process_time() - cpu) / args.steps
     print(json.dumps({"command": "bench_train_step.py", "torch": torch.__version__,
                       "data": args.data, "width": args.width, "depth": args.depth,
                       "layer_norm": bool(args.layer_norm),
-                      "batch_size": args.batch, "threads": args.threads,
+                      "batch_size": args.batch, "threads": args.threads, "device": args.device,
                       "ms_per_step": seconds * 1e3, "cpu_ms_per_step": cpu_seconds * 1e3,
                       "steps_per_s": 1 / seconds}))
 

@@ -47,6 +47,20 @@ TEST(BenchTest, PrintsOneJsonReportWithEveryField) {
   EXPECT_EQ(report["sampling"][2]["nfe"], 6);  // dpm-solver-3: three
   expect_timing(report["training"]["ms_per_step"]);
   EXPECT_GT(report["training"]["steps_per_s"].get<double>(), 0.0);
+
+  // FLOPs of the width-16, depth-1 mlp on the ring (2-d) with a 64-d noise embedding: 2 x the
+  // weights of its linear layers: input 2x16, embedding 64x16 and 16x16, the block's three 16x16,
+  // output 16x2, skip gain 16x1.
+  EXPECT_EQ(report["model"]["forward_flops_per_sample"].get<double>(),
+            2.0 * (2 * 16 + 64 * 16 + 16 * 16 + 3 * 16 * 16 + 16 * 2 + 16));
+  EXPECT_GT(report["environment"]["matmul_peak"]["tflop_per_s"].get<double>(), 0.0);
+  for (const auto& record : report["sampling"]) {
+    // A tiny network's work is far below the matrix-product rate, but not nothing.
+    EXPECT_GT(record["rate"]["of_peak"].get<double>(), 0.0) << record.dump();
+    EXPECT_LT(record["rate"]["of_peak"].get<double>(), 1.0) << record.dump();
+    EXPECT_FALSE(record.contains("cuda_graph")) << "a CPU run has no CUDA-graph timing";
+  }
+  EXPECT_GT(report["training"]["rate"]["tflop_per_s"].get<double>(), 0.0);
 }
 
 TEST(BenchTest, AnalyticModelHasNoTrainingStep) {

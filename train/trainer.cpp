@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include "core/atomic_file.h"
+#include "core/compat.h"
 #include "core/config.h"
 #include "core/errors.h"
 #include "models/analytic.h"
@@ -259,6 +260,7 @@ Trainer::StepTiming Trainer::time_steps(std::int64_t steps, std::int64_t warmup)
   const auto wall = std::chrono::steady_clock::now();
   const std::clock_t cpu = std::clock();
   for (std::int64_t i = 0; i < steps; ++i, ++step_) one_step(step_, setup_.train.lr);
+  compat::synchronize(setup_.options.device());  // a GPU's last step is timed to its end
   StepTiming timing;
   timing.cpu_seconds = static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC / steps;
   timing.wall_seconds =
