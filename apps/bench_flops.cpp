@@ -25,8 +25,11 @@ PeakRate measure_matmul_peak(const torch::TensorOptions& options) {
       current_precision() == Precision::bf16 ? torch::kBFloat16 : options.dtype().toScalarType();
   peak.dtype = dtype_name(dtype);
   torch::NoGradGuard no_grad;
-  const auto operand = [&] {  // random values: zeros would flatter the product
-    return torch::randn({peak.n, peak.n}, options.dtype(torch::kFloat32)).to(dtype);
+  // Random values (zeros would flatter the product) from a generator of its own, so the run's
+  // seeded global generator is left as it was.
+  auto generator = make_generator(0, options.device());
+  const auto operand = [&] {
+    return torch::randn({peak.n, peak.n}, generator, options.dtype(torch::kFloat32)).to(dtype);
   };
   const auto a = operand(), b = operand();
   auto c = torch::mm(a, b);  // warm-up: the library's kernel choice, the clocks

@@ -33,38 +33,26 @@ nvcc --version | tail -1 || true
 
 BUILD=build-cuda
 if wants build; then
-stage "configure"
-TORCH_PREFIX=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')
-prefix="$TORCH_PREFIX"
-extra=()
-if [ -n "${DIFFUSE_DEPS:-}" ]; then
-  deps=$(realpath "$DIFFUSE_DEPS")/usr
-  lib="$deps/lib/x86_64-linux-gnu"
-  prefix="$deps;$TORCH_PREFIX"
-  extra+=(-Dyaml-cpp_DIR="$lib/cmake/yaml-cpp" -DGTest_DIR="$lib/cmake/GTest"
-          -Dcxxopts_DIR="$deps/lib/cmake/cxxopts" -Dnlohmann_json_DIR="$deps/share/cmake/nlohmann_json"
-          -DPNG_PNG_INCLUDE_DIR="$deps/include" -DPNG_LIBRARY="$lib/libpng16.so"
-          -DZLIB_INCLUDE_DIR="$deps/include" -DZLIB_LIBRARY="$lib/libz.a")
-fi
-configure() {
+  stage "configure"
+  TORCH_PREFIX=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  prefix="$TORCH_PREFIX"
+  extra=()
+  if [ -n "${DIFFUSE_DEPS:-}" ]; then
+    deps=$(realpath "$DIFFUSE_DEPS")/usr
+    lib="$deps/lib/x86_64-linux-gnu"
+    prefix="$deps;$TORCH_PREFIX"
+    extra+=(-Dyaml-cpp_DIR="$lib/cmake/yaml-cpp" -DGTest_DIR="$lib/cmake/GTest"
+            -Dcxxopts_DIR="$deps/lib/cmake/cxxopts"
+            -Dnlohmann_json_DIR="$deps/share/cmake/nlohmann_json"
+            -DPNG_PNG_INCLUDE_DIR="$deps/include" -DPNG_LIBRARY="$lib/libpng16.so"
+            -DZLIB_INCLUDE_DIR="$deps/include" -DZLIB_LIBRARY="$lib/libz.a")
+  fi
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-    "${extra[@]}" "$@"
-}
-configure || { echo "configure failed"; exit 1; }
+    "${extra[@]}" || { echo "configure failed"; exit 1; }
 
-stage "build"
-targets=(diffuse diffuse_gpu_tests)
-timeout 420 ninja -C "$BUILD" -k 0 "${targets[@]}" | tee "$OUT/ninja.txt"
-if [ "${PIPESTATUS[0]}" != 0 ]; then
-  # A LibTorch whose c10d headers do not build against its Gloo: build without --nproc.
-  grep -q "^FAILED: .*data_parallel" "$OUT/ninja.txt" || { echo "build failed"; exit 1; }
-  echo "data_parallel.cpp failed; building with -DDIFFUSE_WITH_GLOO=OFF"
-  configure -DDIFFUSE_WITH_GLOO=OFF
-  timeout 300 ninja -C "$BUILD" -k 0 "${targets[@]}" || { echo "build failed"; exit 1; }
-fi
-rm -f "$OUT/ninja.txt"
-ldd "$BUILD/diffuse" | grep -E "torch|c10|yaml|png" || true
-"$BUILD/diffuse" train --help | grep -m1 nproc || true
+  stage "build"
+  timeout 420 ninja -C "$BUILD" -k 0 diffuse diffuse_gpu_tests || { echo "build failed"; exit 1; }
+  ldd "$BUILD/diffuse" | grep -E "torch|c10|yaml|png" || true
 fi
 
 if wants test; then

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 namespace diffuse::testing {
 namespace {
 
@@ -118,19 +120,26 @@ TEST(CudaGraphTest, ReplayEqualsEagerForEveryDeterministicSampler) {
   }
 }
 
-TEST(CudaGraphTest, GenerateWithGraphsEqualsGenerateWithout) {
-  if (!compat::cuda_available()) GTEST_SKIP() << "no CUDA device";
+// generate() on the GPU with sampler.cuda_graph on, then off: {with graphs, without}.
+std::pair<GenerateResult, GenerateResult> generate_with_and_without_graphs(
+    const std::string& sampler, std::int64_t num_samples, std::int64_t batch_size) {
   const GraphFixture f(torch::kCUDA);
   const Denoiser denoiser(f.network, f.process);
   SamplerConfig config;
-  config.name = "unipc";
+  config.name = sampler;
   config.steps = 10;
   GenerateRequest request;
-  request.num_samples = 300;  // two full batches and a last one of 44: two graphs
-  request.batch_size = 128;
-  const auto graphs = generate(config, denoiser, {8}, f.options, request);
+  request.num_samples = num_samples;
+  request.batch_size = batch_size;
+  auto with = generate(config, denoiser, {8}, f.options, request);
   config.cuda_graph = false;
-  const auto eager = generate(config, denoiser, {8}, f.options, request);
+  return {std::move(with), generate(config, denoiser, {8}, f.options, request)};
+}
+
+TEST(CudaGraphTest, GenerateWithGraphsEqualsGenerateWithout) {
+  if (!compat::cuda_available()) GTEST_SKIP() << "no CUDA device";
+  // Two full batches and a last one of 44: two graphs.
+  const auto [graphs, eager] = generate_with_and_without_graphs("unipc", 300, 128);
   EXPECT_EQ(graphs.cuda_graph, "replayed");
   EXPECT_NE(eager.cuda_graph.find("off"), std::string::npos) << eager.cuda_graph;
   EXPECT_EQ(graphs.nfe, eager.nfe);
@@ -140,17 +149,7 @@ TEST(CudaGraphTest, GenerateWithGraphsEqualsGenerateWithout) {
 
 TEST(CudaGraphTest, SamplersThatDrawNoiseRunEagerlyWithTheSameDraws) {
   if (!compat::cuda_available()) GTEST_SKIP() << "no CUDA device";
-  const GraphFixture f(torch::kCUDA);
-  const Denoiser denoiser(f.network, f.process);
-  SamplerConfig config;
-  config.name = "ddpm";
-  config.steps = 10;
-  GenerateRequest request;
-  request.num_samples = 20;
-  request.batch_size = 8;
-  const auto with = generate(config, denoiser, {8}, f.options, request);
-  config.cuda_graph = false;
-  const auto without = generate(config, denoiser, {8}, f.options, request);
+  const auto [with, without] = generate_with_and_without_graphs("ddpm", 20, 8);
   EXPECT_NE(with.cuda_graph.find("noise"), std::string::npos) << with.cuda_graph;
   EXPECT_TRUE(torch::equal(with.samples, without.samples));
 }

@@ -7,9 +7,8 @@
 #include <string>
 
 // ProcessGroupGloo.hpp declares its class only under USE_C10D_GLOO, which LibTorch's CMake
-// config does not export; Gloo's own headers come from libgloo-dev on Debian. CMake's
-// -DDIFFUSE_WITH_GLOO=OFF leaves it out (a LibTorch whose c10d headers do not match its Gloo).
-#if !defined(DIFFUSE_NO_GLOO) && __has_include(<gloo/config.h>) && \
+// config does not export; Gloo's own headers come from libgloo-dev on Debian.
+#if __has_include(<gloo/config.h>) && \
     __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
