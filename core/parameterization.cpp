@@ -20,8 +20,12 @@ std::string to_string(Parameterization p) {
   return parameterization_names().at(static_cast<std::size_t>(p));
 }
 
-CleanAndNoise split(Parameterization p, const torch::Tensor& pred, const torch::Tensor& x,
-                    const ProcessCoefficients& c) {
+namespace {
+
+// One body for tensor coefficients ([B, 1, ...]) and host doubles: the operators are the same.
+template <class Coefficients>
+CleanAndNoise split_with(Parameterization p, const torch::Tensor& pred, const torch::Tensor& x,
+                         const Coefficients& c) {
   const auto &a = c.alpha, &s = c.sigma;
   switch (p) {
     case Parameterization::eps:
@@ -45,6 +49,18 @@ CleanAndNoise split(Parameterization p, const torch::Tensor& pred, const torch::
     }
   }
   throw std::logic_error("unhandled parameterization");
+}
+
+}  // namespace
+
+CleanAndNoise split(Parameterization p, const torch::Tensor& pred, const torch::Tensor& x,
+                    const ProcessCoefficients& c) {
+  return split_with(p, pred, x, c);
+}
+
+CleanAndNoise split(Parameterization p, const torch::Tensor& pred, const torch::Tensor& x,
+                    const ScalarCoefficients& c) {
+  return split_with(p, pred, x, c);
 }
 
 torch::Tensor predict(Parameterization p, const torch::Tensor& x0, const torch::Tensor& eps,

@@ -21,6 +21,13 @@ struct ProcessCoefficients {
   torch::Tensor alpha, sigma, dalpha_dt, dsigma_dt;
 };
 
+// The same at one time shared by a whole batch (a sampler's step), as host doubles: no tensor
+// operations for coefficients, which are most of a small network's batch-1 evaluation otherwise.
+// dalpha_dt and dsigma_dt are 0 where the caller did not need them (all but velocity).
+struct ScalarCoefficients {
+  double alpha = 1.0, sigma = 0.0, dalpha_dt = 0.0, dsigma_dt = 0.0;
+};
+
 struct CleanAndNoise {
   torch::Tensor x0, eps;
 };
@@ -29,6 +36,8 @@ struct CleanAndNoise {
 // for every process (v is alpha eps - sigma x0; velocity is alpha' x0 + sigma' eps).
 CleanAndNoise split(Parameterization p, const torch::Tensor& prediction, const torch::Tensor& x,
                     const ProcessCoefficients& c);
+CleanAndNoise split(Parameterization p, const torch::Tensor& prediction, const torch::Tensor& x,
+                    const ScalarCoefficients& c);
 
 // The prediction of kind p that the pair (x0, eps) corresponds to: the DSM training target.
 torch::Tensor predict(Parameterization p, const torch::Tensor& x0, const torch::Tensor& eps,

@@ -23,6 +23,15 @@ ProcessCoefficients coefficients_at(const ForwardProcess& process, const torch::
           cast(process.dsigma_dt(t64))};
 }
 
+ScalarCoefficients coefficients_at(const ForwardProcess& process, double t, bool derivatives) {
+  ScalarCoefficients c{process.alpha(t), process.sigma(t)};
+  if (derivatives) {  // each host coefficient costs microseconds: a batch-1 step's share
+    c.dalpha_dt = process.dalpha_dt(t);
+    c.dsigma_dt = process.dsigma_dt(t);
+  }
+  return c;
+}
+
 CleanAndNoise Denoiser::predict(const torch::Tensor& x, const torch::Tensor& t) const {
   ++evaluations_;
   const auto prediction = model_->forward(x, t);
@@ -31,17 +40,24 @@ CleanAndNoise Denoiser::predict(const torch::Tensor& x, const torch::Tensor& t) 
 }
 
 CleanAndNoise Denoiser::predict(const torch::Tensor& x, double t) const {
-  // A shared time: coefficients are host doubles, exact whatever the tensors' dtype.
+  // A shared time: the model's scalings and these coefficients are host doubles, exact whatever
+  // the tensors' dtype, and no tensor operation is spent on them.
   ++evaluations_;
-  const auto prediction = model_->forward(x, torch::full({x.size(0)}, t, x.options()));
-  const auto scalar = [&](double v) { return torch::scalar_tensor(v, x.options()); };
   const auto p = model_->parameterization();
-  ProcessCoefficients c{scalar(process_->alpha(t)), scalar(process_->sigma(t)), {}, {}};
-  if (needs_derivatives(p)) {  // each host coefficient costs microseconds: a batch-1 step's share
-    c.dalpha_dt = scalar(process_->dalpha_dt(t));
-    c.dsigma_dt = scalar(process_->dsigma_dt(t));
-  }
-  return split(p, prediction, x, c);
+  const auto prediction = model_->forward_at(x, t);
+  return split(p, prediction, x, coefficients_at(*process_, t, needs_derivatives(p)));
+}
+
+torch::Tensor Denoiser::x0(const torch::Tensor& x, double t) const {
+  if (model_->parameterization() != Parameterization::x0) return predict(x, t).x0;
+  ++evaluations_;
+  return model_->forward_at(x, t);
+}
+
+torch::Tensor Denoiser::eps(const torch::Tensor& x, double t) const {
+  if (model_->parameterization() != Parameterization::eps) return predict(x, t).eps;
+  ++evaluations_;
+  return model_->forward_at(x, t);
 }
 
 torch::Tensor Denoiser::score(const torch::Tensor& x, double t) const {

@@ -23,8 +23,10 @@ class Denoiser {
   CleanAndNoise predict(const torch::Tensor& x, double t) const;
   CleanAndNoise predict(const torch::Tensor& x, const torch::Tensor& t) const;
 
-  torch::Tensor x0(const torch::Tensor& x, double t) const { return predict(x, t).x0; }
-  torch::Tensor eps(const torch::Tensor& x, double t) const { return predict(x, t).eps; }
+  // One view at a shared time; the model's own output when it predicts that view, so a
+  // sampler that needs eps alone spends nothing on x0.
+  torch::Tensor x0(const torch::Tensor& x, double t) const;
+  torch::Tensor eps(const torch::Tensor& x, double t) const;
   torch::Tensor score(const torch::Tensor& x, double t) const;
 
   const ForwardProcess& process() const { return *process_; }
@@ -46,6 +48,9 @@ class Denoiser {
 // they are most of the cost of a small batch's coefficients.
 ProcessCoefficients coefficients_at(const ForwardProcess& process, const torch::Tensor& t,
                                     const torch::Tensor& like, bool derivatives = true);
+
+// The same at one time t shared by a batch, as host doubles (the derivatives 0 unless asked for).
+ScalarCoefficients coefficients_at(const ForwardProcess& process, double t, bool derivatives);
 
 // Whether a prediction of kind p needs dalpha_dt and dsigma_dt to be split (velocity only).
 inline bool needs_derivatives(Parameterization p) { return p == Parameterization::velocity; }

@@ -31,6 +31,14 @@ torch::Tensor PreconditionedModel::forward(const torch::Tensor& x, const torch::
   return forward_labelled(x, t, torch::Tensor());
 }
 
+torch::Tensor PreconditionedModel::raw(const torch::Tensor& x_in, const torch::Tensor& c_noise,
+                                       const torch::Tensor& labels) {
+  AutocastScope autocast(x_in.device());  // bf16 when the run asks for it (core/precision.h)
+  const auto out = labels.defined() ? network_->forward_labelled(x_in, c_noise, labels)
+                                    : network_->forward(x_in, c_noise);
+  return out.to(x_in.scalar_type());
+}
+
 torch::Tensor PreconditionedModel::forward_labelled(const torch::Tensor& x, const torch::Tensor& t,
                                                     const torch::Tensor& labels) {
   require(x.dim() >= 2 && t.numel() == x.size(0),
@@ -38,14 +46,19 @@ torch::Tensor PreconditionedModel::forward_labelled(const torch::Tensor& x, cons
   const auto flat = x.reshape({x.size(0), -1});
   const auto p = preconditioner_.at(coefficients_at(*process_, t.reshape({-1}), flat,
                                                     needs_derivatives(preconditioner_.output())));
-  torch::Tensor raw;
-  {
-    AutocastScope autocast(flat.device());  // bf16 when the run asks for it (core/precision.h)
-    raw = labels.defined() ? network_->forward_labelled(p.c_in * flat, p.c_noise, labels)
-                           : network_->forward(p.c_in * flat, p.c_noise);
-  }
-  auto out = p.c_out * raw.to(flat.scalar_type());
+  auto out = p.c_out * raw(p.c_in * flat, p.c_noise, labels);
   if (p.c_skip.defined()) out = out + p.c_skip * flat;
+  return out.reshape(x.sizes());
+}
+
+torch::Tensor PreconditionedModel::forward_at(const torch::Tensor& x, double t) {
+  require(x.dim() >= 2, "model forward: expected x [B, dims...]");
+  const auto flat = x.reshape({x.size(0), -1});
+  const auto p = preconditioner_.at(
+      coefficients_at(*process_, t, needs_derivatives(preconditioner_.output())));
+  auto out = raw(flat * p.c_in, torch::full({flat.size(0)}, p.c_noise, flat.options()), {});
+  if (p.c_out != 1.0) out = out * p.c_out;
+  if (p.c_skip != 0.0) out = out.add(flat, p.c_skip);
   return out.reshape(x.sizes());
 }
 

@@ -48,6 +48,7 @@ class PreconditionedModel : public NetworkModel {
 
   Parameterization parameterization() const override { return preconditioner_.output(); }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override;
+  torch::Tensor forward_at(const torch::Tensor& x, double t) override;
   std::string describe() const override;
   std::int64_t num_classes() const override { return network_->num_classes(); }
   torch::Tensor forward_labelled(const torch::Tensor& x, const torch::Tensor& t,
@@ -56,6 +57,10 @@ class PreconditionedModel : public NetworkModel {
   std::string kind() const override { return kind_; }
 
  private:
+  // F(x_in, c_noise) under the run's autocast, in x_in's dtype.
+  torch::Tensor raw(const torch::Tensor& x_in, const torch::Tensor& c_noise,
+                    const torch::Tensor& labels);
+
   std::string kind_;
   std::shared_ptr<RawNetworkImpl> network_;
   Preconditioner preconditioner_;

@@ -3,6 +3,7 @@
 #include "core/errors.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace diffuse {
 
@@ -42,33 +43,65 @@ Preconditioner::Preconditioner(std::string name, double sigma_data)
   if (name_ != "edm") output_ = parse_parameterization(name_);
 }
 
-Preconditioning Preconditioner::at(const ProcessCoefficients& c) const {
-  const auto &a = c.alpha, &s = c.sigma;
-  const double sd = sigma_data_;
-  Preconditioning p;
+namespace {
+
+// The scalings' few functions for both number types: tensors [B, 1] and host doubles.
+torch::Tensor square_root(const torch::Tensor& v) { return v.sqrt(); }
+double square_root(double v) { return std::sqrt(v); }
+torch::Tensor noise_feature(const torch::Tensor& sigma_over_alpha) {
+  return (sigma_over_alpha.log() * 0.25).clamp(-kNoiseFeatureBound, kNoiseFeatureBound);
+}
+double noise_feature(double sigma_over_alpha) {
+  return std::clamp(std::log(sigma_over_alpha) * 0.25, -kNoiseFeatureBound, kNoiseFeatureBound);
+}
+torch::Tensor constant_like(const torch::Tensor& like, double value) {
+  return torch::full_like(like, value);
+}
+double constant_like(double, double value) { return value; }
+
+template <class T>
+struct Scalings {
+  T c_skip{}, c_out, c_in, c_noise;  // c_skip: undefined / 0 when there is none
+};
+
+// One body for both number types, so the tensor and the shared-time paths cannot disagree.
+template <class T>
+Scalings<T> scalings(const std::string& name, Parameterization output, double sd, const T& a,
+                     const T& s, const T& da, const T& ds) {
+  Scalings<T> p;
   // sqrt(sigma^2 + sigma_data^2 alpha^2) = alpha sqrt(sigma_hat^2 + sigma_data^2): the RMS of x.
-  const auto scale = (s * s + (sd * sd) * a * a).sqrt();
+  const T scale = square_root(s * s + (sd * sd) * a * a);
   p.c_in = 1.0 / scale;
-  p.c_noise = ((s / a).log() * 0.25)
-                  .clamp(-kNoiseFeatureBound, kNoiseFeatureBound)
-                  .reshape({-1});
-  if (name_ == "edm") {
+  p.c_noise = noise_feature(s / a);
+  if (name == "edm") {
     // Table 1 on x / alpha with sigma_hat = sigma / alpha, multiplied through by alpha so that
     // alpha -> 0 stays finite: c_skip (x / alpha) = sd^2 alpha / (sigma^2 + sd^2 alpha^2) x.
     p.c_skip = (sd * sd) * a / (scale * scale);
     p.c_out = s * sd / scale;
     return p;
   }
-  switch (output_) {
-    case Parameterization::eps: p.c_out = torch::ones_like(a); break;
-    case Parameterization::x0: p.c_out = torch::full_like(a, sd); break;
-    case Parameterization::v: p.c_out = (a * a + (sd * sd) * s * s).sqrt(); break;
+  switch (output) {
+    case Parameterization::eps: p.c_out = constant_like(a, 1.0); break;
+    case Parameterization::x0: p.c_out = constant_like(a, sd); break;
+    case Parameterization::v: p.c_out = square_root(a * a + (sd * sd) * s * s); break;
     case Parameterization::velocity:
-      p.c_out = ((sd * sd) * c.dalpha_dt * c.dalpha_dt + c.dsigma_dt * c.dsigma_dt).sqrt();
+      p.c_out = square_root((sd * sd) * da * da + ds * ds);
       break;
     case Parameterization::score: p.c_out = 1.0 / s; break;
   }
   return p;
+}
+
+}  // namespace
+
+Preconditioning Preconditioner::at(const ProcessCoefficients& c) const {
+  const auto p = scalings(name_, output_, sigma_data_, c.alpha, c.sigma, c.dalpha_dt, c.dsigma_dt);
+  return {p.c_skip, p.c_out, p.c_in, p.c_noise.reshape({-1})};
+}
+
+ScalarPreconditioning Preconditioner::at(const ScalarCoefficients& c) const {
+  const auto p = scalings(name_, output_, sigma_data_, c.alpha, c.sigma, c.dalpha_dt, c.dsigma_dt);
+  return {p.c_skip, p.c_out, p.c_in, p.c_noise};
 }
 
 torch::Tensor edm_loss_weight(const ProcessCoefficients& c, double sigma_data) {

@@ -43,6 +43,11 @@ struct Preconditioning {
   torch::Tensor c_noise;  // [B]: the network's noise-level input, log(sigma / alpha) / 4
 };
 
+// The same at one time shared by a batch, as host doubles; c_skip = 0 where there is no skip.
+struct ScalarPreconditioning {
+  double c_skip = 0.0, c_out = 1.0, c_in = 1.0, c_noise = 0.0;
+};
+
 class Preconditioner {
  public:
   // name: a resolved parameterization (not "auto"); sigma_data > 0: the data's RMS.
@@ -55,6 +60,7 @@ class Preconditioner {
 
   // The coefficients at the process coefficients c (shaped [B, 1], in x's dtype).
   Preconditioning at(const ProcessCoefficients& c) const;
+  ScalarPreconditioning at(const ScalarCoefficients& c) const;
 
  private:
   std::string name_;

@@ -4,6 +4,10 @@
 
 namespace diffuse {
 
+torch::Tensor ScoreModel::forward_at(const torch::Tensor& x, double t) {
+  return forward(x, torch::full({x.size(0)}, t, x.options()));
+}
+
 torch::Tensor ScoreModel::forward_labelled(const torch::Tensor& x, const torch::Tensor& t,
                                            const torch::Tensor& labels) {
   if (labels.defined())

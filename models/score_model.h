@@ -27,6 +27,11 @@ class ScoreModel {
   // Returns a tensor shaped like x.
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) = 0;
 
+  // forward at one time t shared by the whole batch, as a sampler's step asks. The default is
+  // forward(x, t [B]) with t in x's dtype; a network overrides it to compute its time scalings
+  // once on the host instead of as tensor operations (most of a batch-1 call's overhead).
+  virtual torch::Tensor forward_at(const torch::Tensor& x, double t);
+
   // One line for logs: kind and size.
   virtual std::string describe() const = 0;
 

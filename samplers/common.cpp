@@ -27,6 +27,9 @@ class TransformedX0Model final : public ScoreModel {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override {
     return transform_x0(inner_.predict(x, t).x0, config_);
   }
+  torch::Tensor forward_at(const torch::Tensor& x, double t) override {
+    return transform_x0(inner_.predict(x, t).x0, config_);
+  }
 
   std::string describe() const override {
     return inner_.model()->describe() + " (x0 clipped / thresholded)";

@@ -47,6 +47,12 @@ class VpLinear:
     def sigma(self, t):
         return float((-torch.expm1(2.0 * self.log_alpha(t))).sqrt())
 
+    def alpha_sigma(self, t):
+        """alpha(t), sigma(t) in Python floats: what a step's model call uses, written as a user
+        would (math, no tensors); they can differ from the tensor forms in the last bit."""
+        la = -0.25 * (self.b1 - self.b0) * t * t - 0.5 * self.b0 * t
+        return math.exp(la), math.sqrt(-math.expm1(2.0 * la))
+
     def lambda_(self, t):
         la = self.log_alpha(t)
         return float(la - 0.5 * torch.log(-torch.expm1(2.0 * la)))
@@ -153,11 +159,14 @@ class Peer:
         self.evaluations = 0
 
     def eps(self, x, t):
-        # diffuse's Denoiser gives the network t in x's dtype (torch::full), then its float64
-        # coefficients; eps_model computes c_in and c_noise from float64 t as diffuse does.
+        # One time for the whole batch: the scalings are host floats (diffuse's shared-time path
+        # computes them in the same order) and the network gets one noise level per row.
         self.evaluations += 1
-        t_x = torch.full((x.shape[0],), t, dtype=x.dtype, device=x.device)
-        return reference.eps_model(self.net, x, t_x.to(F64), self.sigma_data)
+        (alpha, sigma), sd = self.process.alpha_sigma(t), self.sigma_data
+        c_in = 1.0 / math.sqrt(sigma * sigma + (sd * sd) * alpha * alpha)
+        c_noise = min(max(math.log(sigma / alpha) * 0.25, -5.0), 5.0)
+        noise_level = torch.full((x.shape[0],), c_noise, dtype=x.dtype, device=x.device)
+        return self.net(x * c_in, noise_level)  # c_out = 1 for eps
 
     def sample(self, case, x):
         # The plan (grid and coefficients) is part of the timed run, as it is in diffuse's.

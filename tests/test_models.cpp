@@ -11,7 +11,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <utility>
 
 namespace diffuse {
 namespace {
@@ -68,6 +71,42 @@ TEST_P(ModelKinds, OutputShapeAndParameterizationForEveryProcessConvention) {
     EXPECT_TRUE(torch::isfinite(out).all().item<bool>()) << process_kind;
     EXPECT_FALSE(model->describe().empty());
     EXPECT_GT(model->module()->parameters().size(), 0u);
+  }
+}
+
+// Moves every weight off its initial value: an mlp's output layers start at zero, which would
+// make any two evaluation paths agree trivially.
+void randomise_weights(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& w : module.parameters()) w.copy_(torch::randn_like(w) * 0.3);
+}
+
+// A sampler's step evaluates forward_at(x, t) with one host time for the whole batch; it must be
+// forward(x, t [B]) for every kind, parameterization and process, up to float64 rounding, also
+// at the ends of the time range (rf's alpha = 0 at t_max).
+TEST_P(ModelKinds, SharedTimeEvaluationEqualsPerSampleTimes) {
+  for (const char* process_kind : {"vp-linear", "edm", "rf", "ve", "ddpm"}) {
+    const auto process = process_of(process_kind);
+    for (const char* name : {"eps", "x0", "v", "velocity", "score", "edm"}) {
+      auto config = small_config(GetParam().kind, *process, 4);
+      config.rank = GetParam().rank;
+      config.latent = GetParam().latent;
+      config.matrix = GetParam().matrix;
+      config.parameterization = name;
+      torch::manual_seed(1);
+      const auto model = make_network(config, process, torch::kFloat64);
+      randomise_weights(*model->module());
+      const auto x = torch::randn({3, 4}, torch::kFloat64);
+      const double span = process->t_max() - process->t_min();
+      for (const double t : {process->t_min(), process->t_min() + 0.3 * span, process->t_max()}) {
+        const auto shared = model->forward_at(x, t);
+        const auto per_sample = model->forward(x, torch::full({3}, t, torch::kFloat64));
+        const double scale = per_sample.abs().max().item<double>();
+        EXPECT_TRUE(torch::allclose(shared, per_sample, 1e-12, 1e-12 * (1.0 + scale)))
+            << process_kind << " " << name << " t=" << t << ": largest difference "
+            << (shared - per_sample).abs().max().item<double>();
+      }
+    }
   }
 }
 
@@ -132,6 +171,64 @@ TEST(ModelPreconditioningTest, EdmRowMatchesTableOne) {
   EXPECT_TRUE(torch::allclose(p.c_noise, sigma.log().reshape({-1}) / 4));
   EXPECT_TRUE(torch::allclose(edm_loss_weight({one, sigma, one, one}, 0.5),
                               (sigma * sigma + 0.25) / (sigma * 0.5).square()));
+}
+
+// The Denoiser's shared-time path (host coefficients, forward_at) against its per-sample path,
+// in float64 to rounding and in float32 to float32 rounding.
+TEST(ModelTest, DenoiserSharedTimeEqualsPerSampleTimes) {
+  for (const char* process_kind : {"vp-linear", "edm", "rf", "ve"}) {
+    const auto process = process_of(process_kind);
+    for (const char* name : {"eps", "x0", "v", "velocity", "score", "edm"}) {
+      for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+        auto config = small_config("mlp", *process, 3);
+        config.parameterization = name;
+        torch::manual_seed(2);
+        const auto model = make_network(config, process, dtype);
+        randomise_weights(*model->module());
+        const Denoiser denoiser(model, process);
+        const auto x = torch::randn({4, 3}, dtype) * process->prior_std();
+        const double t = process->t_min() + 0.6 * (process->t_max() - process->t_min());
+        const auto shared = denoiser.predict(x, t);
+        const auto per_sample = denoiser.predict(x, torch::full({4}, t, torch::kFloat64));
+        const double rtol = dtype == torch::kFloat64 ? 1e-11 : 1e-4;
+        for (const auto& [a, b] : {std::pair{shared.x0, per_sample.x0},
+                                   std::pair{shared.eps, per_sample.eps}}) {
+          const double scale = b.abs().max().item<double>();
+          EXPECT_TRUE(torch::allclose(a, b, rtol, rtol * scale))
+              << process_kind << " " << name << " " << dtype << ": largest difference "
+              << (a - b).abs().max().item<double>() << " of " << scale;
+        }
+      }
+    }
+  }
+}
+
+// The host-double scalings are the tensor scalings, row by row, for every parameterization.
+TEST(ModelPreconditioningTest, ScalarScalingsEqualTensorScalings) {
+  for (const char* process_kind : {"vp-linear", "edm", "rf", "ve"}) {
+    const auto process = process_of(process_kind);
+    for (const char* name : {"eps", "x0", "v", "velocity", "score", "edm"}) {
+      const Preconditioner pre(name, 0.7);
+      for (const double t : {process->t_min(), 0.5 * (process->t_min() + process->t_max()),
+                             process->t_max()}) {
+        const auto scalar = pre.at(coefficients_at(*process, t, true));
+        const auto row = torch::full({1, 1}, t, torch::kFloat64);
+        const auto tensor = pre.at(coefficients_at(*process, row.reshape({-1}), row));
+        const auto near = [](double a, const torch::Tensor& b) {
+          const double v = b.item<double>();
+          return std::abs(a - v) <= 1e-13 * std::max(1.0, std::abs(v));
+        };
+        const std::string at = std::string(process_kind) + " " + name + " t=" + std::to_string(t);
+        EXPECT_TRUE(near(scalar.c_out, tensor.c_out)) << at << ": c_out " << scalar.c_out;
+        EXPECT_TRUE(near(scalar.c_in, tensor.c_in)) << at << ": c_in " << scalar.c_in;
+        EXPECT_TRUE(near(scalar.c_noise, tensor.c_noise)) << at << ": c_noise " << scalar.c_noise;
+        if (tensor.c_skip.defined())
+          EXPECT_TRUE(near(scalar.c_skip, tensor.c_skip)) << at << ": c_skip " << scalar.c_skip;
+        else
+          EXPECT_EQ(scalar.c_skip, 0.0) << at;
+      }
+    }
+  }
 }
 
 TEST(ModelPreconditioningTest, FiniteWhereAlphaVanishes) {

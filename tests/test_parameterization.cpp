@@ -62,6 +62,30 @@ TEST_P(ParameterizationOf, PredictThenSplitRecoversCleanAndNoise) {
                               c.dalpha_dt * x0 + c.dsigma_dt * eps, 0, 0));
 }
 
+// A sampler's shared time: the host-double split is the tensor split with the same coefficients.
+TEST_P(ParameterizationOf, ScalarCoefficientsSplitLikeTensorCoefficients) {
+  ProcessConfig config;
+  config.kind = GetParam();
+  const auto process = make_process(config);
+  auto generator = at::detail::createCPUGenerator(11);
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto x = torch::randn({8, 3}, generator, options);
+  const auto prediction = torch::randn({8, 3}, generator, options);
+  const double t = process->t_min() + 0.4 * (process->t_max() - process->t_min());
+  const ScalarCoefficients s{process->alpha(t), process->sigma(t), process->dalpha_dt(t),
+                             process->dsigma_dt(t)};
+  const auto scalar = [&](double v) { return torch::scalar_tensor(v, options); };
+  const ProcessCoefficients c{scalar(s.alpha), scalar(s.sigma), scalar(s.dalpha_dt),
+                              scalar(s.dsigma_dt)};
+  for (const auto p : kAll) {
+    const auto from_doubles = split(p, prediction, x, s);
+    const auto from_tensors = split(p, prediction, x, c);
+    EXPECT_TRUE(torch::allclose(from_doubles.x0, from_tensors.x0, 1e-14, 1e-14)) << to_string(p);
+    EXPECT_TRUE(torch::allclose(from_doubles.eps, from_tensors.eps, 1e-14, 1e-14))
+        << to_string(p);
+  }
+}
+
 std::string kind_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param;
   std::replace(name.begin(), name.end(), '-', '_');
