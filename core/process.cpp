@@ -1,24 +1,34 @@
 #include "core/process.h"
 
 #include "core/errors.h"
+#include "core/number.h"
 #include "core/process_kinds.h"
+
+#include <cmath>
 
 namespace diffuse {
 
 namespace {
+
 torch::Tensor host(double value) { return torch::tensor(value, torch::kFloat64); }
+
+template <class T>
+T lambda_of(const ForwardProcess& p, const T& t) {
+  return p.log_alpha(t) - number::log(p.sigma(t));
+}
+
+template <class T>
+T g2_of(const ForwardProcess& p, const T& t) {
+  const T s = p.sigma(t);
+  return 2.0 * s * p.dsigma_dt(t) - 2.0 * p.f(t) * s * s;
+}
+
 }  // namespace
 
 ForwardProcess::ForwardProcess(double t_min, double t_max) : t_min_(t_min), t_max_(t_max) {}
 
-torch::Tensor ForwardProcess::lambda(const torch::Tensor& t) const {
-  return log_alpha(t) - sigma(t).log();
-}
-
-torch::Tensor ForwardProcess::g2(const torch::Tensor& t) const {
-  const auto s = sigma(t);
-  return 2.0 * s * dsigma_dt(t) - 2.0 * f(t) * s * s;
-}
+torch::Tensor ForwardProcess::lambda(const torch::Tensor& t) const { return lambda_of(*this, t); }
+torch::Tensor ForwardProcess::g2(const torch::Tensor& t) const { return g2_of(*this, t); }
 
 torch::Tensor ForwardProcess::prior_sample(at::IntArrayRef shape,
                                            const torch::TensorOptions& options,
@@ -26,15 +36,14 @@ torch::Tensor ForwardProcess::prior_sample(at::IntArrayRef shape,
   return torch::randn(shape, generator, options) * prior_std();
 }
 
-double ForwardProcess::alpha(double t) const { return alpha(host(t)).item<double>(); }
 double ForwardProcess::log_alpha(double t) const { return log_alpha(host(t)).item<double>(); }
 double ForwardProcess::sigma(double t) const { return sigma(host(t)).item<double>(); }
-double ForwardProcess::lambda(double t) const { return lambda(host(t)).item<double>(); }
-double ForwardProcess::t_of_lambda(double l) const { return t_of_lambda(host(l)).item<double>(); }
 double ForwardProcess::f(double t) const { return f(host(t)).item<double>(); }
-double ForwardProcess::g2(double t) const { return g2(host(t)).item<double>(); }
-double ForwardProcess::dalpha_dt(double t) const { return dalpha_dt(host(t)).item<double>(); }
 double ForwardProcess::dsigma_dt(double t) const { return dsigma_dt(host(t)).item<double>(); }
+double ForwardProcess::lambda(double t) const { return lambda_of(*this, t); }
+double ForwardProcess::t_of_lambda(double l) const { return t_of_lambda(host(l)).item<double>(); }
+double ForwardProcess::alpha(double t) const { return std::exp(log_alpha(t)); }
+double ForwardProcess::g2(double t) const { return g2_of(*this, t); }
 
 const std::vector<std::string>& process_kinds() {
   static const std::vector<std::string> kinds = {"vp-linear", "vp-cosine", "vp-ou",

@@ -53,16 +53,18 @@ class ForwardProcess {
   torch::Tensor prior_sample(at::IntArrayRef shape, const torch::TensorOptions& options,
                              at::Generator generator) const;
 
-  // Host float64 versions for step coefficients.
+  // Host float64 versions for step coefficients. The continuous kinds compute them with the
+  // same templated formulas as their tensor methods, in double arithmetic; the default goes
+  // through a float64 host tensor (a few microseconds a call).
+  virtual double log_alpha(double t) const;
+  virtual double sigma(double t) const;
+  virtual double f(double t) const;
+  virtual double dsigma_dt(double t) const;
+  virtual double lambda(double t) const;
+  virtual double t_of_lambda(double lambda) const;
   double alpha(double t) const;
-  double log_alpha(double t) const;
-  double sigma(double t) const;
-  double lambda(double t) const;
-  double t_of_lambda(double lambda) const;
-  double f(double t) const;
+  double dalpha_dt(double t) const { return alpha(t) * f(t); }
   double g2(double t) const;
-  double dalpha_dt(double t) const;
-  double dsigma_dt(double t) const;
 
  private:
   double t_min_;

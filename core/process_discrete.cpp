@@ -21,6 +21,10 @@ class DiscreteVp final : public VpProcess {
   }
   std::string name() const override { return name_; }
   std::optional<int> num_discrete_steps() const override { return static_cast<int>(n_); }
+  // The host doubles go through the tensor forms (VpProcess's defaults).
+  using VpProcess::f;
+  using VpProcess::log_alpha;
+  using VpProcess::t_of_log_alpha;
 
   torch::Tensor log_alpha(const torch::Tensor& t) const override {
     const auto [k, frac] = segment(t);

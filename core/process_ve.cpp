@@ -1,6 +1,7 @@
 // Processes without a shrinking mean (alpha = 1): the theory's VE, the NCSN geometric VE and EDM.
 // And rectified flow (alpha = 1 - t, sigma = t).
 #include "core/errors.h"
+#include "core/number.h"
 #include "core/process_kinds.h"
 
 #include <cmath>
@@ -13,8 +14,11 @@ class AlphaOne : public ForwardProcess {
  public:
   using ForwardProcess::ForwardProcess;
   torch::Tensor log_alpha(const torch::Tensor& t) const override { return torch::zeros_like(t); }
+  double log_alpha(double) const override { return 0.0; }
   torch::Tensor f(const torch::Tensor& t) const override { return torch::zeros_like(t); }
+  double f(double) const override { return 0.0; }
   torch::Tensor lambda(const torch::Tensor& t) const override { return -sigma(t).log(); }
+  double lambda(double t) const override { return -std::log(sigma(t)); }
 };
 
 // SMLD's VE in the theory's form: sigma(t)^2 = t, so g^2 = 1.
@@ -23,8 +27,11 @@ class Ve final : public AlphaOne {
   using AlphaOne::AlphaOne;
   std::string name() const override { return "ve"; }
   torch::Tensor sigma(const torch::Tensor& t) const override { return t.sqrt(); }
+  double sigma(double t) const override { return std::sqrt(t); }
   torch::Tensor dsigma_dt(const torch::Tensor& t) const override { return 0.5 / t.sqrt(); }
+  double dsigma_dt(double t) const override { return 0.5 / std::sqrt(t); }
   torch::Tensor t_of_lambda(const torch::Tensor& l) const override { return (-2.0 * l).exp(); }
+  double t_of_lambda(double l) const override { return std::exp(-2.0 * l); }
 };
 
 // NCSN / score SDE: sigma(t) = sigma_min (sigma_max / sigma_min)^t.
@@ -35,15 +42,23 @@ class VeGeometric final : public AlphaOne {
         log_sigma_min_(std::log(sigma_min)),
         log_ratio_(std::log(sigma_max / sigma_min)) {}
   std::string name() const override { return "ve-geometric"; }
-  torch::Tensor sigma(const torch::Tensor& t) const override {
-    return (log_sigma_min_ + log_ratio_ * t).exp();
-  }
+  torch::Tensor sigma(const torch::Tensor& t) const override { return sigma_of(t); }
+  double sigma(double t) const override { return sigma_of(t); }
   torch::Tensor dsigma_dt(const torch::Tensor& t) const override { return sigma(t) * log_ratio_; }
-  torch::Tensor t_of_lambda(const torch::Tensor& l) const override {
+  double dsigma_dt(double t) const override { return sigma(t) * log_ratio_; }
+  torch::Tensor t_of_lambda(const torch::Tensor& l) const override { return t_of(l); }
+  double t_of_lambda(double l) const override { return t_of(l); }
+
+ private:
+  template <class T>
+  T sigma_of(const T& t) const {
+    return number::exp(log_sigma_min_ + log_ratio_ * t);
+  }
+  template <class T>
+  T t_of(const T& l) const {
     return (-l - log_sigma_min_) / log_ratio_;
   }
 
- private:
   double log_sigma_min_, log_ratio_;
 };
 
@@ -53,8 +68,11 @@ class Edm final : public AlphaOne {
   using AlphaOne::AlphaOne;
   std::string name() const override { return "edm"; }
   torch::Tensor sigma(const torch::Tensor& t) const override { return t.clone(); }
+  double sigma(double t) const override { return t; }
   torch::Tensor dsigma_dt(const torch::Tensor& t) const override { return torch::ones_like(t); }
+  double dsigma_dt(double) const override { return 1.0; }
   torch::Tensor t_of_lambda(const torch::Tensor& l) const override { return (-l).exp(); }
+  double t_of_lambda(double l) const override { return std::exp(-l); }
 };
 
 // Rectified flow / flow matching: the straight path x_t = (1 - t) x_0 + t eps.
@@ -63,13 +81,23 @@ class RectifiedFlow final : public ForwardProcess {
   using ForwardProcess::ForwardProcess;
   std::string name() const override { return "rf"; }
   torch::Tensor log_alpha(const torch::Tensor& t) const override { return torch::log1p(-t); }
+  double log_alpha(double t) const override { return std::log1p(-t); }
   torch::Tensor sigma(const torch::Tensor& t) const override { return t.clone(); }
+  double sigma(double t) const override { return t; }
   torch::Tensor f(const torch::Tensor& t) const override { return -1.0 / (1.0 - t); }
+  double f(double t) const override { return -1.0 / (1.0 - t); }
   torch::Tensor dsigma_dt(const torch::Tensor& t) const override { return torch::ones_like(t); }
-  torch::Tensor lambda(const torch::Tensor& t) const override {
-    return torch::log1p(-t) - t.log();
-  }
+  double dsigma_dt(double) const override { return 1.0; }
+  torch::Tensor lambda(const torch::Tensor& t) const override { return lambda_of(t); }
+  double lambda(double t) const override { return lambda_of(t); }
   torch::Tensor t_of_lambda(const torch::Tensor& l) const override { return torch::sigmoid(-l); }
+  double t_of_lambda(double l) const override { return number::sigmoid(-l); }
+
+ private:
+  template <class T>
+  T lambda_of(const T& t) const {
+    return number::log1p(-t) - number::log(t);
+  }
 };
 
 }  // namespace

@@ -3,30 +3,53 @@
 #include "core/process_vp.h"
 
 #include "core/errors.h"
+#include "core/number.h"
 #include "core/process_kinds.h"
 
 #include <cmath>
 
 namespace diffuse {
 
-torch::Tensor VpProcess::sigma(const torch::Tensor& t) const {
-  return (-torch::expm1(2.0 * log_alpha(t))).sqrt();
+namespace {
+
+template <class T>
+T vp_sigma(const VpProcess& p, const T& t) {
+  return number::sqrt(-number::expm1(2.0 * p.log_alpha(t)));
 }
 
-torch::Tensor VpProcess::dsigma_dt(const torch::Tensor& t) const {
-  // sigma^2 = 1 - alpha^2  =>  sigma' = -alpha^2 f / sigma.
-  return -(2.0 * log_alpha(t)).exp() * f(t) / sigma(t);
+// sigma^2 = 1 - alpha^2  =>  sigma' = -alpha^2 f / sigma.
+template <class T>
+T vp_dsigma_dt(const VpProcess& p, const T& t) {
+  return -number::exp(2.0 * p.log_alpha(t)) * p.f(t) / p.sigma(t);
 }
 
-torch::Tensor VpProcess::lambda(const torch::Tensor& t) const {
-  const auto la = log_alpha(t);
-  return la - 0.5 * torch::log(-torch::expm1(2.0 * la));
+template <class T>
+T vp_lambda(const VpProcess& p, const T& t) {
+  const T la = p.log_alpha(t);
+  return la - 0.5 * number::log(-number::expm1(2.0 * la));
 }
 
+// alpha^2 = sigmoid(2 lambda)  =>  log alpha = log sigmoid(2 lambda) / 2. (Not logaddexp:
+// LibTorch 1.13 computes it as log(1 + exp(.)), which loses log alpha near alpha = 1.)
+template <class T>
+T vp_t_of_lambda(const VpProcess& p, const T& l) {
+  return p.t_of_log_alpha(0.5 * number::log_sigmoid(2.0 * l));
+}
+
+}  // namespace
+
+torch::Tensor VpProcess::sigma(const torch::Tensor& t) const { return vp_sigma(*this, t); }
+double VpProcess::sigma(double t) const { return vp_sigma(*this, t); }
+torch::Tensor VpProcess::dsigma_dt(const torch::Tensor& t) const { return vp_dsigma_dt(*this, t); }
+double VpProcess::dsigma_dt(double t) const { return vp_dsigma_dt(*this, t); }
+torch::Tensor VpProcess::lambda(const torch::Tensor& t) const { return vp_lambda(*this, t); }
+double VpProcess::lambda(double t) const { return vp_lambda(*this, t); }
 torch::Tensor VpProcess::t_of_lambda(const torch::Tensor& l) const {
-  // alpha^2 = sigmoid(2 lambda)  =>  log alpha = log sigmoid(2 lambda) / 2. (Not logaddexp:
-  // LibTorch 1.13 computes it as log(1 + exp(.)), which loses log alpha near alpha = 1.)
-  return t_of_log_alpha(0.5 * torch::log_sigmoid(2.0 * l));
+  return vp_t_of_lambda(*this, l);
+}
+double VpProcess::t_of_lambda(double l) const { return vp_t_of_lambda(*this, l); }
+double VpProcess::t_of_log_alpha(double la) const {
+  return t_of_log_alpha(torch::tensor(la, torch::kFloat64)).item<double>();
 }
 
 namespace {
@@ -37,18 +60,28 @@ class VpLinear final : public VpProcess {
   VpLinear(double b0, double b1, double t_min, double t_max)
       : VpProcess(t_min, t_max), b0_(b0), b1_(b1) {}
   std::string name() const override { return "vp-linear"; }
-  torch::Tensor log_alpha(const torch::Tensor& t) const override {
-    return -0.25 * (b1_ - b0_) * t * t - 0.5 * b0_ * t;
-  }
-  torch::Tensor f(const torch::Tensor& t) const override {
-    return -0.5 * (b1_ - b0_) * t - 0.5 * b0_;
-  }
-  torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override {
-    // Positive root of (b1-b0)/4 t^2 + b0/2 t + la = 0, in DPM-Solver's cancellation-free form.
-    return -4.0 * la / ((b0_ * b0_ - 4.0 * (b1_ - b0_) * la).sqrt() + b0_);
-  }
+  torch::Tensor log_alpha(const torch::Tensor& t) const override { return log_alpha_of(t); }
+  double log_alpha(double t) const override { return log_alpha_of(t); }
+  torch::Tensor f(const torch::Tensor& t) const override { return f_of(t); }
+  double f(double t) const override { return f_of(t); }
+  torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override { return t_of(la); }
+  double t_of_log_alpha(double la) const override { return t_of(la); }
 
  private:
+  template <class T>
+  T log_alpha_of(const T& t) const {
+    return -0.25 * (b1_ - b0_) * t * t - 0.5 * b0_ * t;
+  }
+  template <class T>
+  T f_of(const T& t) const {
+    return -0.5 * (b1_ - b0_) * t - 0.5 * b0_;
+  }
+  // Positive root of (b1-b0)/4 t^2 + b0/2 t + la = 0, in DPM-Solver's cancellation-free form.
+  template <class T>
+  T t_of(const T& la) const {
+    return -4.0 * la / (number::sqrt(b0_ * b0_ - 4.0 * (b1_ - b0_) * la) + b0_);
+  }
+
   double b0_, b1_;
 };
 
@@ -60,22 +93,33 @@ class VpCosine final : public VpProcess {
   VpCosine(double s, double t_min, double t_max)
       : VpProcess(t_min, t_max), s_(s), tan_a0_(std::tan(s / (1 + s) * M_PI_2)) {}
   std::string name() const override { return "vp-cosine"; }
-  torch::Tensor log_alpha(const torch::Tensor& t) const override {
-    const auto d = t * (M_PI_2 / (1 + s_));
-    return torch::log1p(-2.0 * (0.5 * d).sin().square() - tan_a0_ * d.sin());
-  }
-  torch::Tensor f(const torch::Tensor& t) const override {
-    return -M_PI_2 / (1 + s_) * torch::tan((t + s_) * (M_PI_2 / (1 + s_)));
-  }
-  torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override {
-    // With u = tan(d/2): (1 + alpha) u^2 + 2 tan(a0) u - (1 - alpha) = 0; its positive root in
-    // cancellation-free form is u = (1 - alpha) / (tan(a0) + sqrt(tan(a0)^2 + 1 - alpha^2)).
-    const auto one_minus_alpha = -torch::expm1(la), one_minus_alpha2 = -torch::expm1(2.0 * la);
-    const auto u = one_minus_alpha / (tan_a0_ + (tan_a0_ * tan_a0_ + one_minus_alpha2).sqrt());
-    return torch::atan(u) * (4.0 * (1 + s_) / M_PI);
-  }
+  torch::Tensor log_alpha(const torch::Tensor& t) const override { return log_alpha_of(t); }
+  double log_alpha(double t) const override { return log_alpha_of(t); }
+  torch::Tensor f(const torch::Tensor& t) const override { return f_of(t); }
+  double f(double t) const override { return f_of(t); }
+  torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override { return t_of(la); }
+  double t_of_log_alpha(double la) const override { return t_of(la); }
 
  private:
+  template <class T>
+  T log_alpha_of(const T& t) const {
+    const T d = t * (M_PI_2 / (1 + s_));
+    const T half_sine = number::sin(0.5 * d);
+    return number::log1p(-2.0 * half_sine * half_sine - tan_a0_ * number::sin(d));
+  }
+  template <class T>
+  T f_of(const T& t) const {
+    return -M_PI_2 / (1 + s_) * number::tan((t + s_) * (M_PI_2 / (1 + s_)));
+  }
+  // With u = tan(d/2): (1 + alpha) u^2 + 2 tan(a0) u - (1 - alpha) = 0; its positive root in
+  // cancellation-free form is u = (1 - alpha) / (tan(a0) + sqrt(tan(a0)^2 + 1 - alpha^2)).
+  template <class T>
+  T t_of(const T& la) const {
+    const T one_minus_alpha = -number::expm1(la), one_minus_alpha2 = -number::expm1(2.0 * la);
+    const T u = one_minus_alpha / (tan_a0_ + number::sqrt(tan_a0_ * tan_a0_ + one_minus_alpha2));
+    return number::atan(u) * (4.0 * (1 + s_) / M_PI);
+  }
+
   double s_, tan_a0_;
 };
 
@@ -85,8 +129,11 @@ class VpOu final : public VpProcess {
   using VpProcess::VpProcess;
   std::string name() const override { return "vp-ou"; }
   torch::Tensor log_alpha(const torch::Tensor& t) const override { return -t; }
+  double log_alpha(double t) const override { return -t; }
   torch::Tensor f(const torch::Tensor& t) const override { return -torch::ones_like(t); }
+  double f(double) const override { return -1.0; }
   torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override { return -la; }
+  double t_of_log_alpha(double la) const override { return -la; }
 };
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "models/preconditioning.h"
 
 #include "core/errors.h"
+#include "core/number.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace diffuse {
 
@@ -45,20 +45,6 @@ Preconditioner::Preconditioner(std::string name, double sigma_data)
 
 namespace {
 
-// The scalings' few functions for both number types: tensors [B, 1] and host doubles.
-torch::Tensor square_root(const torch::Tensor& v) { return v.sqrt(); }
-double square_root(double v) { return std::sqrt(v); }
-torch::Tensor noise_feature(const torch::Tensor& sigma_over_alpha) {
-  return (sigma_over_alpha.log() * 0.25).clamp(-kNoiseFeatureBound, kNoiseFeatureBound);
-}
-double noise_feature(double sigma_over_alpha) {
-  return std::clamp(std::log(sigma_over_alpha) * 0.25, -kNoiseFeatureBound, kNoiseFeatureBound);
-}
-torch::Tensor constant_like(const torch::Tensor& like, double value) {
-  return torch::full_like(like, value);
-}
-double constant_like(double, double value) { return value; }
-
 template <class T>
 struct Scalings {
   T c_skip{}, c_out, c_in, c_noise;  // c_skip: undefined / 0 when there is none
@@ -70,9 +56,9 @@ Scalings<T> scalings(const std::string& name, Parameterization output, double sd
                      const T& s, const T& da, const T& ds) {
   Scalings<T> p;
   // sqrt(sigma^2 + sigma_data^2 alpha^2) = alpha sqrt(sigma_hat^2 + sigma_data^2): the RMS of x.
-  const T scale = square_root(s * s + (sd * sd) * a * a);
+  const T scale = number::sqrt(s * s + (sd * sd) * a * a);
   p.c_in = 1.0 / scale;
-  p.c_noise = noise_feature(s / a);
+  p.c_noise = number::clamp(number::log(s / a) * 0.25, -kNoiseFeatureBound, kNoiseFeatureBound);
   if (name == "edm") {
     // Table 1 on x / alpha with sigma_hat = sigma / alpha, multiplied through by alpha so that
     // alpha -> 0 stays finite: c_skip (x / alpha) = sd^2 alpha / (sigma^2 + sd^2 alpha^2) x.
@@ -81,11 +67,11 @@ Scalings<T> scalings(const std::string& name, Parameterization output, double sd
     return p;
   }
   switch (output) {
-    case Parameterization::eps: p.c_out = constant_like(a, 1.0); break;
-    case Parameterization::x0: p.c_out = constant_like(a, sd); break;
-    case Parameterization::v: p.c_out = square_root(a * a + (sd * sd) * s * s); break;
+    case Parameterization::eps: p.c_out = number::constant_like(a, 1.0); break;
+    case Parameterization::x0: p.c_out = number::constant_like(a, sd); break;
+    case Parameterization::v: p.c_out = number::sqrt(a * a + (sd * sd) * s * s); break;
     case Parameterization::velocity:
-      p.c_out = square_root((sd * sd) * da * da + ds * ds);
+      p.c_out = number::sqrt((sd * sd) * da * da + ds * ds);
       break;
     case Parameterization::score: p.c_out = 1.0 / s; break;
   }

@@ -68,6 +68,49 @@ TEST_P(ProcessKind, VarianceIsPreservedByVpKinds) {
   EXPECT_EQ(process->prior_std(), 1.0);
 }
 
+// Step coefficients come from the host double overloads (the continuous kinds' own double
+// arithmetic, the discrete kinds through a host tensor); they must be the float64 tensor values
+// to a few units in the last place, at every probe time and at the ends of the range.
+TEST_P(ProcessKind, HostDoublesEqualTheTensorForms) {
+  const auto times = probe_times(*process, 41, 0.0, 1.0);
+  const auto t = f64(times);
+  const auto lambdas = values_of(process->lambda(t));
+  const auto near = [](double host, double tensor) {
+    return std::abs(host - tensor) <= 1e-13 * std::max(1.0, std::abs(tensor)) ||
+           (std::isinf(host) && host == tensor);
+  };
+  const std::vector<std::pair<const char*, std::pair<std::vector<double>, double (*)(
+                                                      const ForwardProcess&, double)>>>
+      functions = {
+          {"log_alpha", {values_of(process->log_alpha(t)),
+                         [](const ForwardProcess& p, double u) { return p.log_alpha(u); }}},
+          {"alpha", {values_of(process->alpha(t)),
+                     [](const ForwardProcess& p, double u) { return p.alpha(u); }}},
+          {"sigma", {values_of(process->sigma(t)),
+                     [](const ForwardProcess& p, double u) { return p.sigma(u); }}},
+          {"f", {values_of(process->f(t)),
+                 [](const ForwardProcess& p, double u) { return p.f(u); }}},
+          {"dsigma_dt", {values_of(process->dsigma_dt(t)),
+                         [](const ForwardProcess& p, double u) { return p.dsigma_dt(u); }}},
+          {"dalpha_dt", {values_of(process->dalpha_dt(t)),
+                         [](const ForwardProcess& p, double u) { return p.dalpha_dt(u); }}},
+          {"g2", {values_of(process->g2(t)),
+                  [](const ForwardProcess& p, double u) { return p.g2(u); }}},
+          {"lambda", {lambdas, [](const ForwardProcess& p, double u) { return p.lambda(u); }}}};
+  for (const auto& [name, expected_and_host] : functions) {
+    const auto& [expected, host] = expected_and_host;
+    for (std::size_t i = 0; i < times.size(); ++i)
+      EXPECT_TRUE(near(host(*process, times[i]), expected[i]))
+          << name << "(" << times[i] << ") = " << host(*process, times[i]) << " on the host, "
+          << expected[i] << " as a tensor";
+  }
+  const auto times_back = values_of(process->t_of_lambda(f64(lambdas)));
+  for (std::size_t i = 0; i < lambdas.size(); ++i)
+    EXPECT_TRUE(near(process->t_of_lambda(lambdas[i]), times_back[i]))
+        << "t_of_lambda(" << lambdas[i] << ") = " << process->t_of_lambda(lambdas[i])
+        << " on the host, " << times_back[i] << " as a tensor";
+}
+
 // (b) lambda(t_of_lambda(l)) = l and t_of_lambda(lambda(t)) = t; lambda falls with t.
 TEST_P(ProcessKind, LambdaAndItsInverseRoundTrip) {
   const auto times = probe_times(*process, 41, 0.0, 1.0);
