@@ -27,40 +27,33 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_train_step as reference  # noqa: E402  (the network, process and training step)
 
-F64 = torch.float64
-
 
 class VpLinear:
-    """Host float64 coefficients of vp-linear, computed as core/process_vp.cpp does (0-dim
-    float64 tensors, the same operation order), so the step coefficients agree to the last bit."""
+    """Host float64 coefficients of vp-linear in Python floats, as a user would write them and
+    in core/process_vp.cpp's operation order (both call the C library's exp, expm1, log1p), so
+    the step coefficients agree to the last bit."""
 
     def __init__(self, b0, b1):
         self.b0, self.b1 = b0, b1
 
     def log_alpha(self, t):
-        t = torch.tensor(t, dtype=F64)
         return -0.25 * (self.b1 - self.b0) * t * t - 0.5 * self.b0 * t
 
     def alpha(self, t):
-        return float(self.log_alpha(t).exp())
+        return math.exp(self.log_alpha(t))
 
     def sigma(self, t):
-        return float((-torch.expm1(2.0 * self.log_alpha(t))).sqrt())
-
-    def alpha_sigma(self, t):
-        """alpha(t), sigma(t) in Python floats: what a step's model call uses, written as a user
-        would (math, no tensors); they can differ from the tensor forms in the last bit."""
-        la = -0.25 * (self.b1 - self.b0) * t * t - 0.5 * self.b0 * t
-        return math.exp(la), math.sqrt(-math.expm1(2.0 * la))
+        return math.sqrt(-math.expm1(2.0 * self.log_alpha(t)))
 
     def lambda_(self, t):
         la = self.log_alpha(t)
-        return float(la - 0.5 * torch.log(-torch.expm1(2.0 * la)))
+        return la - 0.5 * math.log(-math.expm1(2.0 * la))
 
     def t_of_lambda(self, lam):
-        la = 0.5 * torch.nn.functional.logsigmoid(2.0 * torch.tensor(lam, dtype=F64))
-        return float(-4.0 * la / ((self.b0 * self.b0 - 4.0 * (self.b1 - self.b0) * la).sqrt()
-                                  + self.b0))
+        v = 2.0 * lam  # log alpha = log sigmoid(2 lambda) / 2, without overflow either way
+        la = 0.5 * (min(v, 0.0) - math.log1p(math.exp(-abs(v))))
+        return -4.0 * la / (math.sqrt(self.b0 * self.b0 - 4.0 * (self.b1 - self.b0) * la)
+                            + self.b0)
 
 
 def logsnr_grid(p, t_start, t_end, steps):
@@ -162,7 +155,7 @@ class Peer:
         # One time for the whole batch: the scalings are host floats (diffuse's shared-time path
         # computes them in the same order) and the network gets one noise level per row.
         self.evaluations += 1
-        (alpha, sigma), sd = self.process.alpha_sigma(t), self.sigma_data
+        alpha, sigma, sd = self.process.alpha(t), self.process.sigma(t), self.sigma_data
         c_in = 1.0 / math.sqrt(sigma * sigma + (sd * sd) * alpha * alpha)
         c_noise = min(max(math.log(sigma / alpha) * 0.25, -5.0), 5.0)
         noise_level = torch.full((x.shape[0],), c_noise, dtype=x.dtype, device=x.device)
