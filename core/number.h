@@ -22,7 +22,9 @@ inline double tan(double v) { return std::tan(v); }
 inline double atan(double v) { return std::atan(v); }
 inline double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 // log(1 / (1 + e^-v)) without overflow either way.
-inline double log_sigmoid(double v) { return std::min(v, 0.0) - std::log1p(std::exp(-std::abs(v))); }
+inline double log_sigmoid(double v) {
+  return std::min(v, 0.0) - std::log1p(std::exp(-std::abs(v)));
+}
 inline double clamp(double v, double low, double high) { return std::clamp(v, low, high); }
 inline double constant_like(double, double value) { return value; }
 inline double copy(double v) { return v; }

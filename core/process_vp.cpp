@@ -54,20 +54,33 @@ double VpProcess::t_of_log_alpha(double la) const {
 
 namespace {
 
-// Score SDE / DPM-Solver's continuous VP: beta(t) = b0 + (b1 - b0) t.
-class VpLinear final : public VpProcess {
+// A continuous VP kind whose log alpha, f and inverse are templated formulas log_alpha_of, f_of
+// and t_of: both overloads of each method forward to the one formula.
+template <class Kind>
+class VpFormulas : public VpProcess {
  public:
-  VpLinear(double b0, double b1, double t_min, double t_max)
-      : VpProcess(t_min, t_max), b0_(b0), b1_(b1) {}
-  std::string name() const override { return "vp-linear"; }
-  torch::Tensor log_alpha(const torch::Tensor& t) const override { return log_alpha_of(t); }
-  double log_alpha(double t) const override { return log_alpha_of(t); }
-  torch::Tensor f(const torch::Tensor& t) const override { return f_of(t); }
-  double f(double t) const override { return f_of(t); }
-  torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override { return t_of(la); }
-  double t_of_log_alpha(double la) const override { return t_of(la); }
+  using VpProcess::VpProcess;
+  torch::Tensor log_alpha(const torch::Tensor& t) const override {
+    return kind().log_alpha_of(t);
+  }
+  double log_alpha(double t) const override { return kind().log_alpha_of(t); }
+  torch::Tensor f(const torch::Tensor& t) const override { return kind().f_of(t); }
+  double f(double t) const override { return kind().f_of(t); }
+  torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override { return kind().t_of(la); }
+  double t_of_log_alpha(double la) const override { return kind().t_of(la); }
 
  private:
+  const Kind& kind() const { return static_cast<const Kind&>(*this); }
+};
+
+// Score SDE / DPM-Solver's continuous VP: beta(t) = b0 + (b1 - b0) t.
+class VpLinear final : public VpFormulas<VpLinear> {
+ public:
+  VpLinear(double b0, double b1, double t_min, double t_max)
+      : VpFormulas(t_min, t_max), b0_(b0), b1_(b1) {}
+  std::string name() const override { return "vp-linear"; }
+
+  // The formulas, each for tensors and doubles (VpFormulas forwards to them).
   template <class T>
   T log_alpha_of(const T& t) const {
     return -0.25 * (b1_ - b0_) * t * t - 0.5 * b0_ * t;
@@ -82,25 +95,20 @@ class VpLinear final : public VpProcess {
     return -4.0 * la / (number::sqrt(b0_ * b0_ - 4.0 * (b1_ - b0_) * la) + b0_);
   }
 
+ private:
   double b0_, b1_;
 };
 
 // Nichol & Dhariwal's cosine schedule: alpha(t) = cos(a0 + d) / cos(a0) with a0 = s/(1+s) pi/2,
 // d = t/(1+s) pi/2. Written in d so that float32 keeps log alpha where alpha is close to 1:
 // cos(a0 + d) / cos(a0) = 1 - 2 sin^2(d/2) - tan(a0) sin d.
-class VpCosine final : public VpProcess {
+class VpCosine final : public VpFormulas<VpCosine> {
  public:
   VpCosine(double s, double t_min, double t_max)
-      : VpProcess(t_min, t_max), s_(s), tan_a0_(std::tan(s / (1 + s) * M_PI_2)) {}
+      : VpFormulas(t_min, t_max), s_(s), tan_a0_(std::tan(s / (1 + s) * M_PI_2)) {}
   std::string name() const override { return "vp-cosine"; }
-  torch::Tensor log_alpha(const torch::Tensor& t) const override { return log_alpha_of(t); }
-  double log_alpha(double t) const override { return log_alpha_of(t); }
-  torch::Tensor f(const torch::Tensor& t) const override { return f_of(t); }
-  double f(double t) const override { return f_of(t); }
-  torch::Tensor t_of_log_alpha(const torch::Tensor& la) const override { return t_of(la); }
-  double t_of_log_alpha(double la) const override { return t_of(la); }
 
- private:
+  // The formulas, each for tensors and doubles (VpFormulas forwards to them).
   template <class T>
   T log_alpha_of(const T& t) const {
     const T d = t * (M_PI_2 / (1 + s_));
@@ -120,6 +128,7 @@ class VpCosine final : public VpProcess {
     return number::atan(u) * (4.0 * (1 + s_) / M_PI);
   }
 
+ private:
   double s_, tan_a0_;
 };
 
