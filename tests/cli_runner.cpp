@@ -1,12 +1,8 @@
 #include "tests/cli_runner.h"
 
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdio>
-#include <fstream>
-#include <random>
+#include <cstdlib>
 #include <sstream>
 
 namespace diffuse::testing {
@@ -19,31 +15,8 @@ CommandResult run_diffuse(const std::string& arguments) {
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  result.output = text.str();
+  result.output = read_bytes(log);
   return result;
-}
-
-TempDir::TempDir() {
-  static std::atomic<int> counter{0};
-  std::random_device random;
-  path_ = std::filesystem::temp_directory_path() /
-          ("diffuse-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
-           std::to_string(random()));
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string TempDir::write(const std::string& name, const std::string& text) const {
-  const std::string p = file(name);
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
 }
 
 nlohmann::json last_json(const std::string& output) {
@@ -52,11 +25,6 @@ nlohmann::json last_json(const std::string& output) {
   while (std::getline(lines, line))
     if (!line.empty() && line.front() == '{') last = line;
   return last.empty() ? nlohmann::json() : nlohmann::json::parse(last);
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace diffuse::testing

@@ -5,6 +5,7 @@
 // error against step length (order + 1), and the global slope.
 #include "samplers/accelerated.h"
 #include "tests/gaussian_flow.h"
+#include "tests/process_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -12,12 +13,6 @@
 
 namespace diffuse::testing {
 namespace {
-
-ProcessPtr process_of(const std::string& kind) {
-  ProcessConfig config;
-  config.kind = kind;
-  return make_process(config);
-}
 
 double error_of(const std::string& sampler, const ProcessPtr& process, const std::string& grid,
                 int steps) {

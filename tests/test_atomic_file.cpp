@@ -3,14 +3,13 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "tests/temp_dir.h"
 
 namespace diffuse {
 namespace {
@@ -19,39 +18,23 @@ namespace fs = std::filesystem;
 
 class AtomicFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("diffuse-atomic-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  static std::string read(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
-  }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
   std::vector<std::string> entries() const {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
+    for (const auto& entry : fs::directory_iterator(dir_.path())) {
       names.push_back(entry.path().filename().string());
     }
     return names;
   }
 
-  fs::path dir_;
+  testing::TempDir dir_;
 };
 
 TEST_F(AtomicFileTest, WritesContentThroughTheStream) {
   const std::string file = path("out.txt");
   write_file_atomically(file, [](std::ostream& out) { out << "hello " << 42; });
-  EXPECT_EQ(read(file), "hello 42");
+  EXPECT_EQ(testing::read_bytes(file), "hello 42");
   EXPECT_EQ(entries(), std::vector<std::string>{"out.txt"});
 }
 
@@ -59,14 +42,14 @@ TEST_F(AtomicFileTest, BytesOverloadKeepsBinaryContent) {
   const std::string bytes("a\0b\xff\n\r", 6);
   const std::string file = path("bin.dat");
   write_file_atomically(file, bytes);
-  EXPECT_EQ(read(file), bytes);
+  EXPECT_EQ(testing::read_bytes(file), bytes);
 }
 
 TEST_F(AtomicFileTest, ReplacesAnExistingFile) {
   const std::string file = path("out.txt");
   write_file_atomically(file, std::string("a much longer first version"));
   write_file_atomically(file, std::string("short"));
-  EXPECT_EQ(read(file), "short");
+  EXPECT_EQ(testing::read_bytes(file), "short");
   EXPECT_EQ(entries().size(), 1u);
 }
 
@@ -79,7 +62,7 @@ TEST_F(AtomicFileTest, WriterThrowingLeavesOldFileAndNoTemporary) {
                                        throw std::logic_error("writer failed");
                                      }),
                std::logic_error);
-  EXPECT_EQ(read(file), "old content");
+  EXPECT_EQ(testing::read_bytes(file), "old content");
   EXPECT_EQ(entries(), std::vector<std::string>{"keep.txt"});
 }
 
@@ -99,7 +82,7 @@ TEST_F(AtomicFileTest, FailedStreamIsARuntimeFailure) {
                                        out.setstate(std::ios::badbit);  // as a full disk would
                                      }),
                RuntimeFailure);
-  EXPECT_EQ(read(file), "old");
+  EXPECT_EQ(testing::read_bytes(file), "old");
   EXPECT_EQ(entries(), std::vector<std::string>{"keep.txt"});
 }
 
@@ -116,25 +99,25 @@ TEST_F(AtomicFileTest, MissingDirectoryIsAnInputErrorNamingIt) {
 }
 
 TEST_F(AtomicFileTest, TargetThatIsADirectoryIsAnInputError) {
-  fs::create_directory(dir_ / "sub");
+  fs::create_directory(dir_.path() / "sub");
   EXPECT_THROW(write_file_atomically(path("sub"), std::string("x")), InputError);
-  EXPECT_TRUE(fs::is_directory(dir_ / "sub"));
+  EXPECT_TRUE(fs::is_directory(dir_.path() / "sub"));
 }
 
 TEST_F(AtomicFileTest, UnwritableDirectoryIsAnInputError) {
   if (::geteuid() == 0) GTEST_SKIP() << "root can write into read-only directories";
-  fs::create_directory(dir_ / "ro");
-  fs::permissions(dir_ / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+  fs::create_directory(dir_.path() / "ro");
+  fs::permissions(dir_.path() / "ro", fs::perms::owner_read | fs::perms::owner_exec);
   EXPECT_THROW(write_file_atomically(path("ro/out.txt"), std::string("x")), InputError);
-  fs::permissions(dir_ / "ro", fs::perms::owner_all);
+  fs::permissions(dir_.path() / "ro", fs::perms::owner_all);
 }
 
 TEST_F(AtomicFileTest, EnsureParentDirectoryCreatesNestedFolders) {
   const std::string file = path("a/b/c/out.txt");
   ensure_parent_directory(file);
-  EXPECT_TRUE(fs::is_directory(dir_ / "a/b/c"));
+  EXPECT_TRUE(fs::is_directory(dir_.path() / "a/b/c"));
   write_file_atomically(file, std::string("deep"));
-  EXPECT_EQ(read(file), "deep");
+  EXPECT_EQ(testing::read_bytes(file), "deep");
   ensure_parent_directory(file);             // already there: no error
   ensure_parent_directory("bare-name.txt");  // no parent part: nothing to do
 }

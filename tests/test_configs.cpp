@@ -5,9 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace diffuse::testing {
 namespace {
@@ -21,19 +20,12 @@ std::vector<std::filesystem::path> shipped_configs() {
   return files;
 }
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 TEST(ConfigsTest, EveryShippedConfigRuns) {
   const auto files = shipped_configs();
   ASSERT_GE(files.size(), 30u);
   for (const auto& file : files) {
     SCOPED_TRACE(file.filename().string());
-    const std::string text = read_text(file);
+    const std::string text = read_bytes(file.string());
     EXPECT_NE(text.find("#   diffuse "), std::string::npos) << "no usage line in the header";
     TempDir dir;
     const std::string config = " --config " + file.string();

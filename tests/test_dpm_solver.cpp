@@ -6,6 +6,7 @@
 #include "samplers/dpm_solver.h"
 #include "samplers/exponential.h"
 #include "tests/gaussian_flow.h"
+#include "tests/process_fixture.h"
 #include "tests/sampler_moments.h"
 
 #include <gtest/gtest.h>
@@ -18,12 +19,6 @@
 
 namespace diffuse::testing {
 namespace {
-
-ProcessPtr process_of(const std::string& kind) {
-  ProcessConfig config;
-  config.kind = kind;
-  return make_process(config);
-}
 
 SamplerConfig config_for(const std::string& sampler, int steps, const std::string& grid) {
   SamplerConfig config;

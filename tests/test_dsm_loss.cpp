@@ -7,6 +7,7 @@
 #include "core/runtime.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
+#include "tests/process_fixture.h"
 #include "train/dsm_eval.h"
 #include "train/dsm_loss.h"
 #include "train/time_sampler.h"
@@ -18,11 +19,7 @@
 namespace diffuse {
 namespace {
 
-ProcessPtr process_of(const std::string& kind) {
-  ProcessConfig config;
-  config.kind = kind;
-  return make_process(config);
-}
+using testing::process_of;
 
 std::shared_ptr<AnalyticMixtureScore> ring_oracle(const ProcessPtr& process) {
   DataConfig data;  // ring8

@@ -2,9 +2,9 @@
 // name, class selection, and the real Fashion-MNIST when Debian's package is installed.
 #include "core/errors.h"
 #include "core/idx.h"
+#include "tests/temp_dir.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -58,17 +58,10 @@ void write_gzip(const fs::path& path, const Bytes& bytes) {
 class IdxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("diffuse_idx_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     // 5 images of 3 x 4: pixel j of image i is (i * 12 + j) * 4 (so 0 and 236 appear).
     for (int i = 0; i < 5 * 12; ++i) pixels_.push_back(static_cast<unsigned char>(i * 4));
     labels_ = {3, 1, 3, 0, 1};
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Expects an InputError whose message names `file` and contains `what`.
   void expect_rejected(const std::function<void()>& f, const fs::path& file,
                        const std::string& what) {
@@ -82,7 +75,8 @@ class IdxTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  testing::TempDir scratch_;
+  const fs::path dir_ = scratch_.path();
   Bytes pixels_, labels_;
 };
 

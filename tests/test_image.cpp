@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 #include <png.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -16,6 +15,7 @@
 
 #include "core/errors.h"
 #include "core/image.h"
+#include "tests/temp_dir.h"
 
 namespace diffuse {
 namespace {
@@ -63,25 +63,18 @@ bool is_bluish(const Rgb& c) { return c[2] > c[0] + 30 && c[2] > c[1] + 30; }
 
 class ImageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("diffuse-image-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
   void TearDown() override {
     // Every write is atomic: nothing but finished files may be left.
     for (const auto& entry : fs::directory_iterator(dir_)) {
       EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos)
           << "leftover " << entry.path();
     }
-    fs::remove_all(dir_);
   }
 
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return scratch_.file(name); }
 
-  fs::path dir_;
+  testing::TempDir scratch_;
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(ImageTest, WritePngRoundTripsGrayAndRgb) {

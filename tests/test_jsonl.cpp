@@ -1,11 +1,8 @@
 // JSON Lines logs: whole lines, append semantics, and errors that name the line.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,32 +11,16 @@
 
 #include "core/errors.h"
 #include "core/jsonl.h"
+#include "tests/temp_dir.h"
 
 namespace diffuse {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 class JsonlTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("diffuse-jsonl-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  static std::string read(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
-  }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
   static void write(const std::string& file, const std::string& text) {
     std::ofstream(file, std::ios::binary) << text;
@@ -55,7 +36,7 @@ class JsonlTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  testing::TempDir dir_;
 };
 
 TEST_F(JsonlTest, WritesOneObjectPerLineAndReadsThemBack) {
@@ -65,7 +46,7 @@ TEST_F(JsonlTest, WritesOneObjectPerLineAndReadsThemBack) {
     log.write({{"step", 1}, {"loss", 0.5}});
     log.write({{"step", 2}, {"note", "two\nlines"}, {"nested", {{"a", {1, 2}}}}});
     // Flushed per line: the file is complete while the writer is still open.
-    EXPECT_EQ(read(file),
+    EXPECT_EQ(testing::read_bytes(file),
               "{\"loss\":0.5,\"step\":1}\n"
               "{\"nested\":{\"a\":[1,2]},\"note\":\"two\\nlines\",\"step\":2}\n");
   }
@@ -92,7 +73,7 @@ TEST_F(JsonlTest, ReopeningAfterACutOffLineStartsAFreshLine) {
   const std::string file = path("crashed.jsonl");
   write(file, "{\"step\":1}\n{\"step\":2,\"lo");
   JsonlWriter(file).write({{"step", 3}});
-  EXPECT_EQ(read(file), "{\"step\":1}\n{\"step\":2,\"lo\n{\"step\":3}\n");
+  EXPECT_EQ(testing::read_bytes(file), "{\"step\":1}\n{\"step\":2,\"lo\n{\"step\":3}\n");
   expect_read_error(file, "crashed.jsonl:2");
 }
 
@@ -109,7 +90,7 @@ TEST_F(JsonlTest, WriterRejectsNonObjects) {
   JsonlWriter log(path("log.jsonl"));
   EXPECT_THROW(log.write(json::array({1, 2})), std::invalid_argument);
   EXPECT_THROW(log.write(json(3)), std::invalid_argument);
-  EXPECT_TRUE(read(path("log.jsonl")).empty());
+  EXPECT_TRUE(testing::read_bytes(path("log.jsonl")).empty());
 }
 
 TEST_F(JsonlTest, WriterInMissingDirectoryIsAnInputError) {

@@ -8,6 +8,7 @@
 #include "models/network_factory.h"
 #include "models/preconditioning.h"
 #include "models/subspace.h"
+#include "tests/process_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -19,11 +20,7 @@
 namespace diffuse {
 namespace {
 
-ProcessPtr process_of(const std::string& kind) {
-  ProcessConfig config;
-  config.kind = kind;
-  return make_process(config);
-}
+using testing::process_of;
 
 ModelConfig small_config(const std::string& kind, const ForwardProcess& process, int dim) {
   ModelConfig c;

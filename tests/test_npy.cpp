@@ -2,7 +2,6 @@
 // numpy itself when python3 with numpy is installed).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -10,12 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/errors.h"
 #include "core/npy.h"
+#include "tests/temp_dir.h"
 
 namespace diffuse {
 namespace {
@@ -24,28 +23,7 @@ namespace fs = std::filesystem;
 
 class NpyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("diffuse-npy-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  static std::string read(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
-  }
-
-  static void write(const std::string& file, const std::string& bytes) {
-    std::ofstream out(file, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
   // Expects load_npy(file) to throw an InputError whose message contains every one of `words`.
   static void expect_load_error(const std::string& file, const std::vector<std::string>& words) {
@@ -61,7 +39,7 @@ class NpyTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  testing::TempDir dir_;
 };
 
 // A v1.0 file per the spec: magic, version, uint16 LE header length, dict, raw data.
@@ -136,7 +114,7 @@ TEST_F(NpyTest, SavesNonContiguousTensorsInLogicalOrder) {
 
 TEST_F(NpyTest, WrittenHeaderFollowsTheSpec) {
   save_npy(path("h.npy"), torch::zeros({2, 3}, torch::kFloat32));
-  const std::string bytes = read(path("h.npy"));
+  const std::string bytes = testing::read_bytes(path("h.npy"));
   ASSERT_GE(bytes.size(), 10u);
   EXPECT_EQ(bytes.substr(0, 6), "\x93NUMPY");
   EXPECT_EQ(bytes[6], 1);
@@ -152,14 +130,14 @@ TEST_F(NpyTest, WrittenHeaderFollowsTheSpec) {
   EXPECT_NE(header.find("'shape': (2, 3)"), std::string::npos) << header;
 
   save_npy(path("v.npy"), torch::zeros({5}, torch::kFloat64));
-  const std::string vector_bytes = read(path("v.npy"));
+  const std::string vector_bytes = testing::read_bytes(path("v.npy"));
   EXPECT_NE(vector_bytes.find("'shape': (5,)"), std::string::npos);
   EXPECT_NE(vector_bytes.find("'descr': '<f8'"), std::string::npos);
 }
 
 TEST_F(NpyTest, ReadsHandWrittenFile) {
   const std::vector<double> values = {1.5, -2.0, 3.25, 1e300};
-  write(path("hand.npy"),
+  dir_.write("hand.npy",
         npy_v1("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", raw_bytes(values)));
   const torch::Tensor x = load_npy(path("hand.npy"));
   ASSERT_EQ(x.scalar_type(), torch::kFloat64);
@@ -179,19 +157,19 @@ TEST_F(NpyTest, HeaderParsingToleratesOrderQuotesSpacingAndPython2Longs) {
       "{'descr': '<f4', 'fortran_order': False, 'shape': (3L,), }",
   };
   for (const std::string& dict : dicts) {
-    write(path("p.npy"), npy_v1(dict, raw_bytes(three)));
+    dir_.write("p.npy", npy_v1(dict, raw_bytes(three)));
     const torch::Tensor x = load_npy(path("p.npy"));
     EXPECT_EQ(x.sizes(), torch::IntArrayRef({3})) << dict;
     EXPECT_EQ(x[2].item<float>(), 3.0f) << dict;
   }
   // No padding at all is still a valid header.
-  write(path("u.npy"), npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (3,)}",
+  dir_.write("u.npy", npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (3,)}",
                               raw_bytes(three), /*pad=*/false));
   EXPECT_EQ(load_npy(path("u.npy")).size(0), 3);
 }
 
 TEST_F(NpyTest, ReadsScalarShape) {
-  write(path("scalar.npy"), npy_v1("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+  dir_.write("scalar.npy", npy_v1("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
                                    raw_bytes(std::vector<double>{-7.5})));
   const torch::Tensor x = load_npy(path("scalar.npy"));
   EXPECT_EQ(x.dim(), 0);
@@ -207,27 +185,27 @@ TEST_F(NpyTest, ReadsVersion2Header) {
   bytes += '\x00';
   for (int i = 0; i < 4; ++i) bytes += static_cast<char>((header.size() >> (8 * i)) & 0xff);
   bytes += header + raw_bytes(std::vector<float>{0.25f, -4.0f});
-  write(path("v2.npy"), bytes);
+  dir_.write("v2.npy", bytes);
   const torch::Tensor x = load_npy(path("v2.npy"));
   ASSERT_EQ(x.numel(), 2);
   EXPECT_EQ(x[1].item<float>(), -4.0f);
 }
 
 TEST_F(NpyTest, ReadsIntegerDtypes) {
-  write(path("u1.npy"), npy_v1("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }",
+  dir_.write("u1.npy", npy_v1("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }",
                                std::string("\x00\x7f\xff", 3)));
   const torch::Tensor u = load_npy(path("u1.npy"));
   EXPECT_EQ(u.scalar_type(), torch::kUInt8);
   EXPECT_EQ(u[2].item<int64_t>(), 255);
 
-  write(path("i4.npy"), npy_v1("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }",
+  dir_.write("i4.npy", npy_v1("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }",
                                raw_bytes(std::vector<int32_t>{-3, 1 << 30})));
   const torch::Tensor i = load_npy(path("i4.npy"));
   EXPECT_EQ(i.scalar_type(), torch::kInt32);
   EXPECT_EQ(i[0].item<int64_t>(), -3);
   EXPECT_EQ(i[1].item<int64_t>(), 1 << 30);
 
-  write(path("i8.npy"), npy_v1("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }",
+  dir_.write("i8.npy", npy_v1("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }",
                                raw_bytes(std::vector<int64_t>{-(int64_t{1} << 40)})));
   const torch::Tensor l = load_npy(path("i8.npy"));
   EXPECT_EQ(l.scalar_type(), torch::kInt64);
@@ -240,11 +218,11 @@ TEST_F(NpyTest, BadMagic) {
   std::string bytes = npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
                              raw_bytes(std::vector<float>{1.0f}));
   bytes[1] = 'X';
-  write(path("magic.npy"), bytes);
+  dir_.write("magic.npy", bytes);
   expect_load_error(path("magic.npy"), {"not an npy file"});
-  write(path("empty.npy"), "");
+  dir_.write("empty.npy", "");
   expect_load_error(path("empty.npy"), {"not an npy file"});
-  write(path("text.npy"), "1.0, 2.0\n");
+  dir_.write("text.npy", "1.0, 2.0\n");
   expect_load_error(path("text.npy"), {"not an npy file"});
 }
 
@@ -252,45 +230,45 @@ TEST_F(NpyTest, UnsupportedVersion) {
   std::string bytes = npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
                              raw_bytes(std::vector<float>{1.0f}));
   bytes[6] = 9;
-  write(path("v9.npy"), bytes);
+  dir_.write("v9.npy", bytes);
   expect_load_error(path("v9.npy"), {"version 9.0"});
 }
 
 TEST_F(NpyTest, TruncatedData) {
   const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
-  write(path("short.npy"), npy_v1(dict, std::string(40, '\0')));  // 48 bytes needed
+  dir_.write("short.npy", npy_v1(dict, std::string(40, '\0')));  // 48 bytes needed
   expect_load_error(path("short.npy"), {"truncated", "expected 48 bytes", "has 40"});
 }
 
 TEST_F(NpyTest, TruncatedHeader) {
   const std::string bytes = npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", "");
-  write(path("cut.npy"), bytes.substr(0, 30));
+  dir_.write("cut.npy", bytes.substr(0, 30));
   expect_load_error(path("cut.npy"), {"truncated"});
 }
 
 TEST_F(NpyTest, TrailingBytes) {
   const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
-  write(path("long.npy"), npy_v1(dict, std::string(8 + 3, '\0')));
+  dir_.write("long.npy", npy_v1(dict, std::string(8 + 3, '\0')));
   expect_load_error(path("long.npy"), {"3 extra bytes"});
 }
 
 TEST_F(NpyTest, FortranOrder) {
-  write(path("f.npy"), npy_v1("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
+  dir_.write("f.npy", npy_v1("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
                               std::string(16, '\0')));
   expect_load_error(path("f.npy"), {"Fortran"});
 }
 
 TEST_F(NpyTest, UnsupportedDtypeListsTheSupportedOnes) {
-  write(path("i2.npy"),
+  dir_.write("i2.npy",
         npy_v1("{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }", std::string(4, '\0')));
   expect_load_error(path("i2.npy"), {"unsupported dtype '<i2'", "'<f4'", "'<f8'"});
-  write(path("c.npy"),
+  dir_.write("c.npy",
         npy_v1("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0')));
   expect_load_error(path("c.npy"), {"unsupported dtype"});
 }
 
 TEST_F(NpyTest, BigEndian) {
-  write(path("be.npy"),
+  dir_.write("be.npy",
         npy_v1("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", std::string(4, '\0')));
   expect_load_error(path("be.npy"), {"big-endian"});
 }
@@ -307,7 +285,7 @@ TEST_F(NpyTest, MalformedHeaders) {
       "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
   };
   for (const std::string& dict : dicts) {
-    write(path("bad.npy"), npy_v1(dict, std::string(4, '\0')));
+    dir_.write("bad.npy", npy_v1(dict, std::string(4, '\0')));
     SCOPED_TRACE(dict);
     expect_load_error(path("bad.npy"), {"malformed npy header"});
   }
@@ -323,7 +301,7 @@ TEST_F(NpyTest, SaveRejectsOtherDtypes) {
     }
   }
   EXPECT_THROW(save_npy(path("undef.npy"), torch::Tensor()), InputError);
-  EXPECT_FALSE(fs::exists(dir_ / "bad.npy"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "bad.npy"));
 }
 
 TEST_F(NpyTest, SaveIntoMissingDirectoryIsAnInputError) {
@@ -377,8 +355,8 @@ TEST_F(NpyTest, CrossCheckWithNumpy) {
       "np.save(d + '/theirs_scalar.npy', np.float64(2.5))\n"
       "np.save(d + '/theirs_u8.npy', np.arange(6, dtype=np.uint8))\n"
       "np.save(d + '/theirs_fortran.npy', np.asfortranarray(np.ones((2, 3))))\n";
-  write(path("check.py"), script);
-  ASSERT_EQ(std::system((python + " " + path("check.py") + " " + dir_.string()).c_str()), 0);
+  dir_.write("check.py", script);
+  ASSERT_EQ(std::system((python + " " + path("check.py") + " " + dir_.path().string()).c_str()), 0);
 
   const torch::Tensor theirs = load_npy(path("theirs.npy"));
   ASSERT_EQ(theirs.scalar_type(), torch::kFloat32);

@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/process.h"
 #include "core/time_grid.h"
+#include "tests/process_fixture.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -20,11 +21,7 @@
 namespace diffuse {
 namespace {
 
-ProcessPtr process_of(const std::string& kind) {
-  ProcessConfig config;
-  config.kind = kind;
-  return make_process(config);
-}
+using testing::process_of;
 
 torch::Tensor f64(const std::vector<double>& values) {
   return torch::tensor(values, torch::kFloat64);

@@ -7,6 +7,7 @@
 #include "samplers/registry.h"
 #include "tests/gaussian_flow.h"
 #include "tests/sampler_checks.h"
+#include "tests/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -61,8 +62,8 @@ TEST(SamplerCommonTest, TransformViewCountsOnTheWrappedDenoiser) {
 }
 
 TEST(SamplerCommonTest, ReadsTimesFromAFile) {
-  const auto dir = std::filesystem::temp_directory_path() / "diffuse_test_sampler_common";
-  std::filesystem::create_directories(dir);
+  const TempDir scratch;
+  const auto& dir = scratch.path();
   const auto text = (dir / "times.txt").string();
   std::ofstream(text) << "1.0, 0.5\n0.25 0.001\n";
   EXPECT_EQ(load_times_file(text), (std::vector<double>{1.0, 0.5, 0.25, 0.001}));
@@ -80,7 +81,6 @@ TEST(SamplerCommonTest, ReadsTimesFromAFile) {
   std::ofstream(bad) << "1.0 half 0.1\n";
   EXPECT_THROW(load_times_file(bad), InputError);
   EXPECT_THROW(load_times_file((dir / "missing.txt").string()), InputError);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "core/process.h"
 #include "core/time_grid.h"
+#include "tests/process_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -14,11 +15,7 @@
 namespace diffuse {
 namespace {
 
-ProcessPtr process_of(const std::string& kind) {
-  ProcessConfig config;
-  config.kind = kind;
-  return make_process(config);
-}
+using testing::process_of;
 
 // A config of the given kind and steps, other fields at their defaults.
 TimeGridConfig grid_of(const std::string& kind, int steps, double rho = 7.0) {
