@@ -4,23 +4,16 @@
 #include "core/time_grid.h"
 
 #include "core/errors.h"
+#include "core/format.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
-#include <sstream>
 
 namespace diffuse {
 
 namespace {
-
-std::string number(double value) {
-  std::ostringstream out;
-  out.precision(10);
-  out << value;
-  return out.str();
-}
 
 std::string joined(const std::vector<std::string>& names) {
   std::string list;
@@ -32,8 +25,8 @@ void check_steps_and_ends(const char* kind, double t_start, double t_end, int st
   const std::string where = std::string("time grid '") + kind + "': ";
   require(steps >= 1, where + "steps must be >= 1, got " + std::to_string(steps));
   require(std::isfinite(t_start) && std::isfinite(t_end) && t_end < t_start,
-          where + "needs t_end < t_start, got t_start = " + number(t_start) +
-              ", t_end = " + number(t_end));
+          where + "needs t_end < t_start, got t_start = " + format_number(t_start) +
+              ", t_end = " + format_number(t_end));
 }
 
 // The invariant every grid keeps; it fails only when K is so large that neighbouring points
@@ -43,8 +36,8 @@ void check_decreasing(const char* kind, const std::vector<double>& grid) {
     if (std::isfinite(grid[k + 1]) && grid[k + 1] < grid[k]) continue;
     throw InputError(std::string("time grid '") + kind + "' with " +
                      std::to_string(grid.size() - 1) + " steps is not strictly decreasing at " +
-                     "index " + std::to_string(k + 1) + " (t = " + number(grid[k]) + ", then " +
-                     number(grid[k + 1]) + "); use fewer steps");
+                     "index " + std::to_string(k + 1) + " (t = " + format_number(grid[k]) + ", then " +
+                     format_number(grid[k + 1]) + "); use fewer steps");
   }
 }
 
@@ -53,7 +46,7 @@ double finite_lambda(const char* kind, const ForwardProcess& process, double t, 
   const double lambda = process.lambda(t);
   require(std::isfinite(lambda),
           std::string("time grid '") + kind + "': lambda = log(alpha / sigma) of process '" +
-              process.name() + "' is infinite at " + end + " = " + number(t) +
+              process.name() + "' is infinite at " + end + " = " + format_number(t) +
               " (alpha or sigma is 0 there); move " + end + " inside or use kind uniform");
   return lambda;
 }
@@ -131,7 +124,7 @@ std::vector<double> uniform_grid(double t_start, double t_end, int steps) {
 std::vector<double> quadratic_grid(double t_start, double t_end, int steps) {
   // DDIM's "quad" skips: uniform in sqrt(t), squared, so steps are finer near t_end.
   check_steps_and_ends("quadratic", t_start, t_end, steps);
-  require(t_end >= 0.0, "time grid 'quadratic': needs t_end >= 0, got " + number(t_end));
+  require(t_end >= 0.0, "time grid 'quadratic': needs t_end >= 0, got " + format_number(t_end));
   const double a = std::sqrt(t_start), b = std::sqrt(t_end);
   std::vector<double> grid(steps + 1);
   for (int k = 0; k <= steps; ++k) {
@@ -163,7 +156,7 @@ std::vector<double> karras_grid(const ForwardProcess& process, double t_start, d
   // s^(1/rho) = exp(-lambda / rho) and back lambda = -rho log(.) avoid overflowing s itself.
   check_steps_and_ends("karras", t_start, t_end, steps);
   require(rho > 0.0 && std::isfinite(rho),
-          "time grid 'karras': rho must be > 0, got " + number(rho));
+          "time grid 'karras': rho must be > 0, got " + format_number(rho));
   const double a = std::exp(-finite_lambda("karras", process, t_start, "t_start") / rho);
   const double b = std::exp(-finite_lambda("karras", process, t_end, "t_end") / rho);
   std::vector<double> lambdas(steps + 1);
@@ -187,7 +180,7 @@ std::vector<double> ddpm_grid(const ForwardProcess& process, double t_start, dou
   const auto knot = [&](double t, const char* end) {
     const double i = std::round(t * big_n);
     require(std::abs(t * big_n - i) <= 1e-9 * big_n && i >= 1 && i <= big_n,
-            std::string("time grid 'ddpm': ") + end + " = " + number(t) +
+            std::string("time grid 'ddpm': ") + end + " = " + format_number(t) +
                 " is not a knot i/N (i = 1..N) of process '" + process.name() +
                 "' (N = " + std::to_string(*n) + ")");
     return static_cast<std::int64_t>(i);
@@ -227,12 +220,12 @@ std::vector<double> make_time_grid(const ForwardProcess& process, const TimeGrid
   const double t_end = config.t_end.value_or(process.t_min());
   const std::string where = "time grid '" + config.kind + "': ";
   require(config.steps >= 1, where + "steps must be >= 1, got " + std::to_string(config.steps));
-  require(t_end < t_start, where + "needs t_end < t_start, got t_start = " + number(t_start) +
-                               ", t_end = " + number(t_end));
+  require(t_end < t_start, where + "needs t_end < t_start, got t_start = " + format_number(t_start) +
+                               ", t_end = " + format_number(t_end));
   require(process.t_min() <= t_end && t_start <= process.t_max(),
-          where + "t_start = " + number(t_start) + " and t_end = " + number(t_end) +
-              " must lie in [t_min, t_max] = [" + number(process.t_min()) + ", " +
-              number(process.t_max()) + "] of process '" + process.name() + "'");
+          where + "t_start = " + format_number(t_start) + " and t_end = " + format_number(t_end) +
+              " must lie in [t_min, t_max] = [" + format_number(process.t_min()) + ", " +
+              format_number(process.t_max()) + "] of process '" + process.name() + "'");
   return row->build(process, t_start, t_end, config);
 }
 

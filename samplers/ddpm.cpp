@@ -1,12 +1,12 @@
 #include "samplers/ddpm.h"
 
 #include "core/errors.h"
+#include "core/format.h"
 #include "samplers/common.h"
 #include "samplers/families.h"
 
 #include <cmath>
 #include <functional>
-#include <sstream>
 
 namespace diffuse {
 
@@ -29,13 +29,6 @@ VpStep vp_step(const ForwardProcess& process, double t, double s) {
   v.one_minus_abar_t = -std::expm1(2.0 * la_t);
   v.q2 = v.alpha_step * -std::expm1(2.0 * la_s) / v.one_minus_abar_t;
   return v;
-}
-
-std::string number(double value) {
-  std::ostringstream out;
-  out.precision(6);
-  out << value;
-  return out.str();
 }
 
 using StepRule = std::function<TheoryStepCoefficients(double t, double s)>;
@@ -73,8 +66,8 @@ torch::Tensor song_form(const Denoiser& denoiser, torch::Tensor x,
   for (std::size_t i = 0; i + 1 < times.size(); ++i) {
     const double s = times[i + 1], sigma_s = process.sigma(s);
     const double c = song_noise(process, times[i], s, eta);
-    require(c <= sigma_s, "sampler.eta = " + number(eta) + " is too large for the DDIM step " +
-                              number(times[i]) + " -> " + number(s) +
+    require(c <= sigma_s, "sampler.eta = " + format_number(eta) + " is too large for the DDIM step " +
+                              format_number(times[i]) + " -> " + format_number(s) +
                               " (its noise would exceed sigma_s); use eta <= 1");
     steps.push_back({process.alpha(s), std::sqrt(sigma_s * sigma_s - c * c), c});
   }
@@ -103,8 +96,8 @@ TheoryStepCoefficients ddim_step_coefficients(const ForwardProcess& process, dou
   const auto v = vp_step(process, t, s);
   const double s2 = eta * eta * v.one_minus_alpha_step * v.q2;  // eta^2 times DDPM's sigma_t^2
   const double root2 = v.q2 - s2 / v.one_minus_abar_t;
-  require(root2 >= 0.0, "sampler.eta = " + number(eta) + " is too large for the DDIM step " +
-                            number(t) + " -> " + number(s) + "; use eta <= 1");
+  require(root2 >= 0.0, "sampler.eta = " + format_number(eta) + " is too large for the DDIM step " +
+                            format_number(t) + " -> " + format_number(s) + "; use eta <= 1");
   TheoryStepCoefficients c;
   c.inv_sqrt_alpha = 1.0 / std::sqrt(v.alpha_step);
   c.eta = (v.one_minus_alpha_step + s2) / (1.0 + std::sqrt(root2));

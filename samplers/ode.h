@@ -10,6 +10,10 @@ namespace diffuse {
 // The ODE velocity at (x, t) from one model evaluation.
 torch::Tensor ode_velocity(const Denoiser& denoiser, const torch::Tensor& x, double t);
 
+// One Heun step from (x, t) to t_next: an Euler predictor, then the trapezoidal corrector with
+// the velocity at the predicted point. Two evaluations.
+torch::Tensor heun_step(const Denoiser& denoiser, const torch::Tensor& x, double t, double t_next);
+
 // Euler's method on the PF-ODE: x_{i+1} = x_i + (t_{i+1} - t_i) u(x_i, t_i). NFE = K.
 torch::Tensor sample_ode_euler(const Denoiser& denoiser, torch::Tensor x,
                                const std::vector<double>& times, NoiseSource& noise,

@@ -1,10 +1,10 @@
 #include "samplers/rk45.h"
 
 #include "core/errors.h"
+#include "core/format.h"
 #include "samplers/families.h"
 
 #include <cmath>
-#include <sstream>
 
 namespace diffuse {
 
@@ -27,13 +27,6 @@ constexpr double e1 = 71.0 / 57600, e3 = -71.0 / 16695, e4 = 71.0 / 1920,
 
 // Step-size control (Hairer, Norsett, Wanner I.4): safety factor and bounds of h_new / h.
 constexpr double kSafety = 0.9, kMinFactor = 0.2, kMaxFactor = 10.0;
-
-std::string number(double value) {
-  std::ostringstream out;
-  out.precision(8);
-  out << value;
-  return out.str();
-}
 
 // The right-hand side dy/dlambda = x0_hat(alpha y, t(lambda)) - y at per-sample lambda [B]
 // (float64 on x's device), counting its evaluations.
@@ -95,13 +88,13 @@ torch::Tensor rms(const torch::Tensor& v) {
 Rk45Result rk45_flow(const Denoiser& denoiser, const torch::Tensor& x, double t_from,
                      double t_to, const SamplerConfig& config) {
   // Dormand-Prince RK5(4) with per-sample step sizes on dy/dlambda = x0_hat - y, y = x / alpha.
-  require(t_to < t_from, "rk45: needs t_to < t_from, got " + number(t_from) + " -> " +
-                             number(t_to));
+  require(t_to < t_from, "rk45: needs t_to < t_from, got " + format_number(t_from) + " -> " +
+                             format_number(t_to));
   Flow flow(denoiser, x, t_from, t_to);
   const double lambda0 = flow.lambda_from(), lambda1 = flow.lambda_to();
   require(std::isfinite(lambda0) && std::isfinite(lambda1),
           "rk45: lambda = log(alpha / sigma) of process '" + denoiser.process().name() +
-              "' is infinite at t = " + number(std::isfinite(lambda0) ? t_to : t_from) +
+              "' is infinite at t = " + format_number(std::isfinite(lambda0) ? t_to : t_from) +
               "; move the grid's ends inside the process's range");
   const double span = lambda1 - lambda0, rtol = config.rtol, atol = config.atol;
   const auto f64 = x.options().dtype(torch::kFloat64);
@@ -130,9 +123,9 @@ Rk45Result rk45_flow(const Denoiser& denoiser, const torch::Tensor& x, double t_
   Rk45Result result;
   while (true) {
     if (flow.evaluations() + 6 > config.max_nfe)
-      throw RuntimeFailure("rk45: reaching t = " + number(t_to) + " needs more than max_nfe = " +
+      throw RuntimeFailure("rk45: reaching t = " + format_number(t_to) + " needs more than max_nfe = " +
                            std::to_string(config.max_nfe) + " evaluations at rtol = " +
-                           number(rtol) + ", atol = " + number(atol) +
+                           format_number(rtol) + ", atol = " + format_number(atol) +
                            "; loosen the tolerances or raise sampler.max_nfe");
     const auto remaining = lambda1 - lambda;
     const auto active = remaining > 0.0;
@@ -178,8 +171,8 @@ Rk45Result rk45_flow(const Denoiser& denoiser, const torch::Tensor& x, double t_
     const auto status = torch::stack({going.sum(), (going & (h < h_min)).sum()}).cpu();
     if (status[0].item<std::int64_t>() == 0) break;
     if (status[1].item<std::int64_t>() > 0)
-      throw RuntimeFailure("rk45: the step size underflowed before t = " + number(t_to) +
-                           " (rtol = " + number(rtol) + ", atol = " + number(atol) +
+      throw RuntimeFailure("rk45: the step size underflowed before t = " + format_number(t_to) +
+                           " (rtol = " + format_number(rtol) + ", atol = " + format_number(atol) +
                            "); the tolerances may be too tight for the dtype: use float64 or "
                            "looser tolerances");
   }

@@ -1,26 +1,15 @@
 #include "samplers/sde.h"
 
 #include "core/errors.h"
+#include "core/format.h"
 #include "samplers/families.h"
 #include "samplers/ode.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <sstream>
 
 namespace diffuse {
-
-namespace {
-
-std::string number(double value) {
-  std::ostringstream out;
-  out.precision(6);
-  out << value;
-  return out.str();
-}
-
-}  // namespace
 
 torch::Tensor sample_euler_maruyama(const Denoiser& denoiser, torch::Tensor x,
                                     const std::vector<double>& times, NoiseSource& noise,
@@ -35,7 +24,7 @@ torch::Tensor sample_euler_maruyama(const Denoiser& denoiser, torch::Tensor x,
     const double t = times[i], f = process.f(t), g2 = process.g2(t);
     require(std::isfinite(f) && std::isfinite(g2),
             "sampler 'euler-maruyama': the reverse SDE of process '" + process.name() +
-                "' has an infinite drift or diffusion at t = " + number(t) +
+                "' has an infinite drift or diffusion at t = " + format_number(t) +
                 "; start the grid below that time (process.t_max)");
     steps.push_back({f, g2, times[i + 1] - t});
   }
@@ -78,11 +67,7 @@ torch::Tensor sample_heun_churn(const Denoiser& denoiser, torch::Tensor x,
     const auto& c = churn[i];
     // Increase the noise level to t_hat (Algorithm 2, lines 4-5).
     const auto x_hat = c.churned ? c.scale * x + c.noise * noise.like(x) : x;
-    const double t_hat = c.t_hat, t_next = times[i + 1], h = t_next - t_hat;
-    const auto d = ode_velocity(denoiser, x_hat, t_hat);        // Euler slope at t_hat
-    const auto x_euler = x_hat + h * d;                         // predictor
-    const auto d_next = ode_velocity(denoiser, x_euler, t_next);  // slope at the prediction
-    x = x_hat + (0.5 * h) * (d + d_next);                       // trapezoidal corrector
+    x = heun_step(denoiser, x_hat, c.t_hat, times[i + 1]);  // Algorithm 2, lines 6-8
   }
   return x;
 }
