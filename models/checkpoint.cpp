@@ -1,5 +1,6 @@
 #include "models/checkpoint.h"
 
+#include "core/atomic_file.h"
 #include "core/config.h"
 #include "core/errors.h"
 #include "models/network_factory.h"
@@ -80,6 +81,19 @@ void open_checkpoint(const std::string& path, torch::serialize::InputArchive& ar
   if (format != kCheckpointFormat)
     throw InputError(path + ": checkpoint format '" + format + "', expected '" +
                      kCheckpointFormat + "'");
+}
+
+void save_archive_atomically(torch::serialize::OutputArchive& archive, const std::string& path) {
+  // Serialised in memory first: LibTorch's zip writer throws again from its destructor when the
+  // stream fails mid-way (a full disk), which would terminate the process instead of leaving
+  // write_file_atomically to discard the temporary file and report the error.
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, std::size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  ensure_parent_directory(path);
+  write_file_atomically(path, bytes);
 }
 
 void write_header(torch::serialize::OutputArchive& archive, const CheckpointHeader& header) {

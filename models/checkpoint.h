@@ -37,6 +37,9 @@ struct CheckpointHeader {
 };
 
 void write_header(torch::serialize::OutputArchive& archive, const CheckpointHeader& header);
+// Writes `archive` to `path` whole or not at all (a temporary file, then a rename), creating the
+// folder; a failed write (a full disk) is an error and leaves any earlier file as it was.
+void save_archive_atomically(torch::serialize::OutputArchive& archive, const std::string& path);
 // The run config a checkpoint carries; InputError as open_checkpoint, or for unreadable YAML.
 YAML::Node read_checkpoint_config(const std::string& path);
 CheckpointHeader read_header(torch::serialize::InputArchive& archive, const std::string& path);

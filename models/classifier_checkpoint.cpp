@@ -1,6 +1,5 @@
 #include "models/classifier_checkpoint.h"
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "models/checkpoint.h"
 
@@ -44,15 +43,7 @@ void save_classifier(const std::string& path, const ImageClassifier& net,
   archive.write("test_accuracy", c10::IValue(record.test_accuracy));
   net->save(weights);
   archive.write("model", weights);
-  // In memory first: LibTorch's zip writer cannot report a failed stream cleanly (see
-  // train/checkpoint.cpp); write_file_atomically can.
-  std::string bytes;
-  archive.save_to([&bytes](const void* data, std::size_t size) {
-    bytes.append(static_cast<const char*>(data), size);
-    return size;
-  });
-  ensure_parent_directory(path);
-  write_file_atomically(path, bytes);
+  save_archive_atomically(archive, path);
 }
 
 LoadedClassifier load_classifier(const std::string& path, const torch::Device& device) {

@@ -1,6 +1,5 @@
 #include "train/checkpoint.h"
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "models/checkpoint.h"
 
@@ -26,16 +25,7 @@ void save_training_checkpoint(const std::string& path, const TrainingState& s) {
     module->save(nested);
     archive.write(name, nested);
   }
-  // Serialised in memory first: LibTorch's zip writer throws again from its destructor when the
-  // stream fails mid-way (a full disk), which would terminate the process instead of leaving
-  // write_file_atomically to discard the temporary file and report the error.
-  std::string bytes;
-  archive.save_to([&bytes](const void* data, std::size_t size) {
-    bytes.append(static_cast<const char*>(data), size);
-    return size;
-  });
-  ensure_parent_directory(path);
-  write_file_atomically(path, bytes);
+  save_archive_atomically(archive, path);
 }
 
 std::int64_t load_training_checkpoint(const std::string& path, NetworkModel& model, Ema& ema,
