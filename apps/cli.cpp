@@ -35,6 +35,12 @@ cxxopts::ParseResult parse(cxxopts::Options& options, int argc, char** argv) {
   }
 }
 
+bool printed_help(const cxxopts::Options& options, const cxxopts::ParseResult& args) {
+  if (!args.count("help")) return false;
+  std::cout << options.help() << "\n";
+  return true;
+}
+
 RunConfig load_run_config(const cxxopts::ParseResult& args, const std::vector<FlagBinding>& flags) {
   YAML::Node root(YAML::NodeType::Map);
   if (args.count("config")) root = config::read_file(args["config"].as<std::string>());

@@ -19,6 +19,9 @@ void add_common_options(cxxopts::Options& options);
 // Parses argv; an unknown option or a bad value is an InputError (exit 2) naming it.
 cxxopts::ParseResult parse(cxxopts::Options& options, int argc, char** argv);
 
+// With --help: prints the options' help to stdout and returns true (the command then exits 0).
+bool printed_help(const cxxopts::Options& options, const cxxopts::ParseResult& args);
+
 // A command flag that maps onto a config key: "--steps 50" is "--set sampler.steps=50".
 struct FlagBinding {
   std::string flag;

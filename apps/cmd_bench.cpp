@@ -93,10 +93,7 @@ int run_bench(int argc, char** argv) {
        cxxopts::value<std::string>());
   // clang-format on
   const auto args = parse(options, argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << "\n";
-    return 0;
-  }
+  if (printed_help(options, args)) return 0;
   const std::string checkpoint = args.count("model") ? args["model"].as<std::string>() : "";
   RunConfig config = !checkpoint.empty()    ? load_checkpoint_run_config(args, {}, checkpoint)
                      : args.count("config") ? load_run_config(args, {})

@@ -24,10 +24,7 @@ int run_data(int argc, char** argv) {
        cxxopts::value<std::string>())
       ("o,out", "output .npy (config key: sample.out)", cxxopts::value<std::string>());
   const auto args = parse(options, argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << "\n";
-    return 0;
-  }
+  if (printed_help(options, args)) return 0;
   const RunConfig config =
       load_run_config(args, {{"num-samples", "sample.num_samples"}, {"out", "sample.out"}});
   if (args.count("print-config")) {

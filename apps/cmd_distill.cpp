@@ -33,10 +33,7 @@ int run_distill(int argc, char** argv) {
       "stop-at", "stop with a checkpoint after this step, as if interrupted",
       cxxopts::value<std::int64_t>());
   const auto args = parse(options, argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << "\n";
-    return 0;
-  }
+  if (printed_help(options, args)) return 0;
   auto [resume, root] = read_run_start(args);
   RunConfig config = load_run_config(
       root, args, {{"teacher", "distill.teacher"}, {"steps", "train.steps"}, {"out", "train.out"}});

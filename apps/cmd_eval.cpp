@@ -40,10 +40,7 @@ int run_eval(int argc, char** argv) {
        cxxopts::value<std::string>());
   add_eval_model_options(options);
   const auto args = parse(options, argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << "\n";
-    return 0;
-  }
+  if (printed_help(options, args)) return 0;
   const std::string results = optional_path(args, "results");
   const auto finish = [&](const nlohmann::json& record) {
     if (!results.empty()) {

@@ -47,10 +47,7 @@ int run_finetune(int argc, char** argv) {
       ("stop-at", "stop with a checkpoint after this step, as if interrupted",
        cxxopts::value<std::int64_t>());
   const auto args = parse(options, argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << "\n";
-    return 0;
-  }
+  if (printed_help(options, args)) return 0;
   auto [resume, root] = read_run_start(args);
   RunConfig config = load_run_config(root, args, kFlags);
   const std::string source = resume.empty() ? config.finetune.from : resume;

@@ -68,10 +68,7 @@ int run_sample(int argc, char** argv) {
       "data and model",
       cxxopts::value<std::string>());
   const auto args = parse(options, argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << "\n";
-    return 0;
-  }
+  if (printed_help(options, args)) return 0;
   const std::vector<FlagBinding> flags = {{"sampler", "sampler.name"},
                                           {"steps", "sampler.steps"},
                                           {"num-samples", "sample.num_samples"},

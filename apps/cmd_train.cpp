@@ -65,10 +65,7 @@ int run_train(int argc, char** argv) {
       ("dist-timeout", "seconds a rank waits for the others (start-up and every all-reduce) "
                        "before it fails", cxxopts::value<double>()->default_value("300"));
   const auto args = parse(options, argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << "\n";
-    return 0;
-  }
+  if (printed_help(options, args)) return 0;
   auto [resume, root] = read_run_start(args);
   const RunConfig config =
       load_run_config(root, args, {{"steps", "train.steps"}, {"out", "train.out"}});

@@ -49,10 +49,7 @@ int run_train_classifier(int argc, char** argv) {
        cxxopts::value<std::int64_t>()->default_value("0"))
       ("h,help", "show this help");
   const auto args = parse(options, argc, argv);
-  if (args.count("help")) {
-    std::cout << options.help() << "\n";
-    return 0;
-  }
+  if (printed_help(options, args)) return 0;
   const auto positive = [&](const char* name, auto value) {
     require(value >= 1, std::string("train-classifier: --") + name + " must be >= 1, got " +
                             std::to_string(value));
