@@ -20,6 +20,8 @@ torch::Tensor LinearNetImpl::forward(const torch::Tensor& x_in, const torch::Ten
   const auto b = b_head_(h);
   if (diagonal_) return w_head_(h) * x_in + b;
   const auto w = w_head_(h).view({-1, dim_, dim_});
+  // One W for a batch at one noise level: the product x W^T, not W broadcast to every row.
+  if (w.size(0) == 1) return x_in.matmul(w[0].t()) + b;
   return w.matmul(x_in.unsqueeze(-1)).squeeze(-1) + b;
 }
 

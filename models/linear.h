@@ -18,6 +18,9 @@ class LinearNetImpl : public RawNetworkImpl {
                 bool diagonal);
   torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) override;
   std::string describe() const override;
+  // W(t) and b(t) depend on the noise level alone.
+  bool shares_noise_path() const override { return true; }
+  double noise_path_flops() const override { return linear_layer_flops(*this); }
 
  private:
   std::int64_t dim_;

@@ -75,6 +75,12 @@ torch::Tensor MlpNetImpl::forward_labelled(const torch::Tensor& x_in, const torc
   return output_(torch::silu(h)) + skip_gain_(e) * x_in;
 }
 
+double MlpNetImpl::noise_path_flops() const {
+  double flops = linear_layer_flops(*embed_) + linear_layer_flops(*skip_gain_);
+  for (const auto& block : blocks_) flops += linear_layer_flops(*block->projection());
+  return flops;
+}
+
 std::string MlpNetImpl::describe() const {
   std::string text = "width " + std::to_string(width_) + ", depth " +
                      std::to_string(blocks_.size()) + ", " + embedding_kind_ + " embedding";

@@ -20,6 +20,7 @@ class ResidualBlockImpl : public torch::nn::Module {
  public:
   ResidualBlockImpl(std::int64_t width, bool layer_norm);
   torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& embedding);
+  const torch::nn::Linear& projection() const { return project_; }
 
  private:
   torch::nn::LayerNorm norm_{nullptr};
@@ -37,6 +38,9 @@ class MlpNetImpl : public RawNetworkImpl {
                                  const torch::Tensor& labels) override;
   std::int64_t num_classes() const override { return num_classes_; }
   std::string describe() const override;
+  // The embedding, the blocks' projections P_k e and the skip gain g(e) broadcast over rows.
+  bool shares_noise_path() const override { return true; }
+  double noise_path_flops() const override;
 
  private:
   std::int64_t width_, num_classes_;

@@ -56,7 +56,8 @@ torch::Tensor PreconditionedModel::forward_at(const torch::Tensor& x, double t) 
   const auto flat = x.reshape({x.size(0), -1});
   const auto p = preconditioner_.at(
       coefficients_at(*process_, t, needs_derivatives(preconditioner_.output())));
-  auto out = raw(flat * p.c_in, torch::full({flat.size(0)}, p.c_noise, flat.options()), {});
+  const std::int64_t rows = network_->shares_noise_path() ? 1 : flat.size(0);
+  auto out = raw(flat * p.c_in, torch::full({rows}, p.c_noise, flat.options()), {});
   if (p.c_out != 1.0) out = out * p.c_out;
   if (p.c_skip != 0.0) out = out.add(flat, p.c_skip);
   return out.reshape(x.sizes());
@@ -65,6 +66,14 @@ torch::Tensor PreconditionedModel::forward_at(const torch::Tensor& x, double t) 
 std::string PreconditionedModel::describe() const {
   return kind_ + " (" + network_->describe() + ", " + preconditioner_.name() + ", " +
          count_parameters(*network_) + " parameters)";
+}
+
+double linear_layer_flops(const torch::nn::Module& module) {
+  double flops = 0.0;
+  for (const auto& child : module.modules(/*include_self=*/true))
+    if (const auto* linear = dynamic_cast<const torch::nn::LinearImpl*>(child.get()))
+      flops += 2.0 * static_cast<double>(linear->weight.numel());
+  return flops;
 }
 
 std::string count_parameters(const torch::nn::Module& module) {

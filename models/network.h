@@ -38,6 +38,12 @@ class RawNetworkImpl : public torch::nn::Module {
   virtual std::int64_t num_classes() const { return 0; }
   virtual torch::Tensor forward_labelled(const torch::Tensor& x_in, const torch::Tensor& c_noise,
                                          const torch::Tensor& labels);
+  // A sampler evaluates the whole batch at one noise level. A network whose noise path (the
+  // embedding of c_noise and every layer applied to it alone) broadcasts over the batch returns
+  // true: forward_at then gives it c_noise [1], and that path runs once per call, not per row.
+  virtual bool shares_noise_path() const { return false; }
+  // The noise path's FLOPs (2 x in x out of its linear layers), for bench's arithmetic rates.
+  virtual double noise_path_flops() const { return 0.0; }
 };
 
 // out = c_skip x + c_out F(c_in x, c_noise); x may be [B, dims...] (flattened for F).
@@ -66,6 +72,10 @@ class PreconditionedModel : public NetworkModel {
   Preconditioner preconditioner_;
   ProcessPtr process_;
 };
+
+// 2 x in x out of each Linear layer in `module` (itself included), summed: the multiply-adds
+// of one row through them.
+double linear_layer_flops(const torch::nn::Module& module);
 
 // Parameters of a module, for describe(): 12345 -> "12.3k".
 std::string count_parameters(const torch::nn::Module& module);

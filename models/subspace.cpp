@@ -33,15 +33,33 @@ torch::Tensor SubspaceModel::forward(const torch::Tensor& x, const torch::Tensor
   return forward_with_basis(x, t, module_->basis());
 }
 
+torch::Tensor SubspaceModel::forward_at(const torch::Tensor& x, double t) {
+  // The latent network at the shared time (its own shared path), and the orthogonal part's
+  // coefficients as one row that broadcasts over the batch.
+  const auto a = module_->basis();
+  const auto flat = x.reshape({x.size(0), -1});
+  const auto z = flat.matmul(a);
+  const auto one_row =
+      torch::full({1}, t, torch::TensorOptions(torch::kFloat64).device(x.device()));
+  const auto c = coefficients_at(*process_, one_row, flat.narrow(0, 0, 1));
+  return assemble(x, flat, z, a, latent_->forward_at(z, t), c);
+}
+
 torch::Tensor SubspaceModel::forward_with_basis(const torch::Tensor& x, const torch::Tensor& t,
                                                 const torch::Tensor& a) {  // a: [D, d]
   const auto flat = x.reshape({x.size(0), -1});
-  const auto z = flat.matmul(a);    // A^T x, [B, d]
-  const auto latent = latent_->forward(z, t).matmul(a.t());
-  const auto c = coefficients_at(*process_, t.reshape({-1}), flat);
+  const auto z = flat.matmul(a);  // A^T x, [B, d]
+  return assemble(x, flat, z, a, latent_->forward(z, t),
+                  coefficients_at(*process_, t.reshape({-1}), flat));
+}
+
+torch::Tensor SubspaceModel::assemble(const torch::Tensor& x, const torch::Tensor& flat,
+                                      const torch::Tensor& z, const torch::Tensor& a,
+                                      const torch::Tensor& latent,
+                                      const ProcessCoefficients& c) const {
   const auto eps_perp = (flat - z.matmul(a.t())) / c.sigma;
   const auto out =
-      latent + predict(parameterization(), torch::zeros_like(flat), eps_perp, c);
+      latent.matmul(a.t()) + predict(parameterization(), torch::zeros_like(flat), eps_perp, c);
   return out.reshape(x.sizes());
 }
 

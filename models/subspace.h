@@ -34,6 +34,7 @@ class SubspaceModel : public NetworkModel {
 
   Parameterization parameterization() const override { return latent_->parameterization(); }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override;
+  torch::Tensor forward_at(const torch::Tensor& x, double t) override;
   // The same form with a given [D, d] basis `a` in place of basis() (fine-tuning differentiates
   // through the raw matrix directly; a is used as given, orthonormal or not).
   torch::Tensor forward_with_basis(const torch::Tensor& x, const torch::Tensor& t,
@@ -47,6 +48,12 @@ class SubspaceModel : public NetworkModel {
   const NetworkModelPtr& latent() const { return latent_; }
 
  private:
+  // out = A latent + predict(p, 0, (I - A A^T) x / sigma), from z = A^T x, the latent network's
+  // output on z and the process coefficients (per row, or one row for a shared time).
+  torch::Tensor assemble(const torch::Tensor& x, const torch::Tensor& flat, const torch::Tensor& z,
+                         const torch::Tensor& a, const torch::Tensor& latent,
+                         const ProcessCoefficients& c) const;
+
   std::string kind_;
   NetworkModelPtr latent_;
   SubspaceModule module_{nullptr};

@@ -22,12 +22,21 @@ TwoLayerNetImpl::TwoLayerNetImpl(std::int64_t dim, std::int64_t components, std:
 torch::Tensor TwoLayerNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) {
   const std::int64_t m = components_, d = dim_;
   const auto h = embed_(c_noise);
-  const auto x = x_in.unsqueeze(1);                                  // [B, 1, D]
-  const auto logits = (a_head_(h).view({-1, m, d}) * x).sum(-1) + b_head_(h);  // [B, M]
-  const auto r = torch::softmax(logits, 1).unsqueeze(-1);            // [B, M, 1]
+  // One noise level for the batch (h [1, hidden]): the heads' a_m and W_m are shared, and the
+  // per-row products become matrix products instead of broadcasting them to every row.
+  const bool shared = h.size(0) == 1;
+  const auto x = x_in.unsqueeze(1);  // [B, 1, D]
+  const auto a = a_head_(h).view({-1, m, d});
+  const auto ax = shared ? x_in.matmul(a[0].t()) : (a * x).sum(-1);  // [B, M]: a_m . x
+  const auto r = torch::softmax(ax + b_head_(h), 1).unsqueeze(-1);   // [B, M, 1]
   const auto w = w_head_(h);
-  const auto wx = diagonal_ ? w.view({-1, m, d}) * x
-                            : w.view({-1, m, d, d}).matmul(x.unsqueeze(-1)).squeeze(-1);
+  torch::Tensor wx;  // [B, M, D]: W_m x
+  if (diagonal_)
+    wx = w.view({-1, m, d}) * x;
+  else if (shared)
+    wx = x_in.matmul(w.view({m * d, d}).t()).view({-1, m, d});
+  else
+    wx = w.view({-1, m, d, d}).matmul(x.unsqueeze(-1)).squeeze(-1);
   return (r * (wx + c_head_(h).view({-1, m, d}))).sum(1);
 }
 

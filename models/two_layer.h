@@ -18,6 +18,9 @@ class TwoLayerNetImpl : public RawNetworkImpl {
                   const NoiseEmbeddingOptions& embedding, bool diagonal);
   torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) override;
   std::string describe() const override;
+  // The gates a_m, b_m and the maps W_m(t), c_m(t) depend on the noise level alone.
+  bool shares_noise_path() const override { return true; }
+  double noise_path_flops() const override { return linear_layer_flops(*this); }
 
  private:
   std::int64_t dim_, components_;

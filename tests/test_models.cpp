@@ -4,6 +4,7 @@
 #include "core/errors.h"
 #include "core/process.h"
 #include "models/denoiser.h"
+#include "models/mlp.h"
 #include "models/model_factory.h"
 #include "models/network_factory.h"
 #include "models/preconditioning.h"
@@ -197,6 +198,57 @@ TEST(ModelTest, DenoiserSharedTimeEqualsPerSampleTimes) {
         }
       }
     }
+  }
+}
+
+// A raw network that records the rows of c_noise it is given: F = c_noise, one per row.
+class NoiseRowsProbe : public RawNetworkImpl {
+ public:
+  explicit NoiseRowsProbe(bool shares) : shares_(shares) {}
+  torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& c_noise) override {
+    rows.push_back(c_noise.size(0));
+    return torch::zeros_like(x_in) + c_noise.reshape({-1, 1});
+  }
+  std::string describe() const override { return "probe"; }
+  bool shares_noise_path() const override { return shares_; }
+  std::vector<std::int64_t> rows;
+
+ private:
+  bool shares_;
+};
+
+// A batch at one time gives a network that shares its noise path one noise level, [1], and
+// every other network one per row; per-sample times always get one per row.
+TEST(ModelTest, SharedTimeGivesOneNoiseLevelOnlyToANetworkThatSharesItsNoisePath) {
+  const auto process = process_of("vp-linear");
+  const auto x = torch::randn({5, 3}, torch::kFloat64);
+  for (const bool shares : {true, false}) {
+    const auto probe = std::make_shared<NoiseRowsProbe>(shares);
+    PreconditionedModel model("probe", probe, Preconditioner("eps", 1.0), process);
+    const auto shared = model.forward_at(x, 0.4);
+    const auto per_sample = model.forward(x, torch::full({5}, 0.4, torch::kFloat64));
+    EXPECT_EQ(probe->rows, (std::vector<std::int64_t>{shares ? 1 : 5, 5})) << shares;
+    EXPECT_EQ(shared.sizes(), x.sizes());
+    EXPECT_TRUE(torch::allclose(shared, per_sample, 1e-14, 1e-14)) << shares;
+  }
+}
+
+// The mlp broadcasts its noise path: c_noise [1] is c_noise repeated per row, for an
+// unconditional and a class-conditional network (whose label embedding is per row).
+TEST(ModelTest, MlpWithOneNoiseLevelEqualsItRepeatedPerRow) {
+  for (const std::int64_t classes : {0, 4}) {
+    torch::manual_seed(3);
+    MlpNet net(6, 32, 2, NoiseEmbeddingOptions{}, /*layer_norm=*/true, classes);
+    net->to(torch::kFloat64);
+    randomise_weights(*net);
+    ASSERT_TRUE(net->shares_noise_path());
+    const auto x = torch::randn({7, 6}, torch::kFloat64);
+    const auto one = torch::full({1}, 0.3, torch::kFloat64);
+    const auto shared = net->forward(x, one);
+    const auto per_row = net->forward(x, one.expand({7}).contiguous());
+    ASSERT_EQ(shared.sizes(), per_row.sizes());
+    EXPECT_TRUE(torch::allclose(shared, per_row, 1e-12, 1e-12)) << classes;
+    EXPECT_GT(per_row.abs().max().item<double>(), 1e-3);  // not trivially zero
   }
 }
 
