@@ -3,6 +3,7 @@
 #include "core/compat.h"
 #include "core/precision.h"
 #include "core/runtime.h"
+#include "models/network.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,11 +12,7 @@
 namespace diffuse::cli {
 
 double forward_flops_per_sample(const torch::nn::Module& network) {
-  double flops = 0.0;
-  for (const auto& module : network.modules(/*include_self=*/true))
-    if (const auto* linear = dynamic_cast<const torch::nn::LinearImpl*>(module.get()))
-      flops += 2.0 * static_cast<double>(linear->weight.numel());
-  return flops;
+  return linear_layer_flops(network);
 }
 
 PeakRate measure_matmul_peak(const torch::TensorOptions& options) {

@@ -19,8 +19,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // The peer's match test: |x_peer - x_diffuse| <= tolerance * max(1, max |x_diffuse|). The two
-// run the same float32 operations in the same order; what may differ is the last bit of a
-// host coefficient or of a kernel's summation order, a few float32 ulps per evaluation. A GPU's
+// run the same float32 operations in the same order, except that diffuse computes an mlp's
+// noise path once per evaluation where the peer computes it per row (the same values from a
+// product of another shape); what may differ is the last bit of a host coefficient or of a
+// kernel's summation order, a few float32 ulps per evaluation. A GPU's
 // libraries may pick another kernel (another summation order) for the same product from one
 // process to the next, so its tolerance is looser.
 constexpr double kCheckTolerance = 1e-5;

@@ -23,7 +23,14 @@ void add_peer_times(nlohmann::json& record, const TimingStats& ours, const Timin
 // What the rates need: the network's FLOPs per sample and the device's measured peak.
 struct Arithmetic {
   double flops_per_sample = 0.0;  // 0: not a network
+  double shared_per_call = 0.0;   // of those, run once per call when the batch shares its time
   PeakRate peak;
+
+  // A sampling run's FLOPs: every evaluation is at one time shared by the batch.
+  double sampling_flops(std::int64_t batch, std::int64_t nfe) const {
+    return ((flops_per_sample - shared_per_call) * static_cast<double>(batch) + shared_per_call) *
+           static_cast<double>(nfe);
+  }
 };
 
 double largest_difference(const torch::Tensor& a, const torch::Tensor& b) {
@@ -45,8 +52,8 @@ nlohmann::json time_graph(SamplingCase& c, const BenchPlan& plan, const TimingSt
                            {"eager_over_graph", eager.median / s.median},
                            {"max_abs_diff_to_eager", largest_difference(c.graph_x_0(), c.x_0())}};
   if (arithmetic.flops_per_sample > 0.0)
-    record["rate"] = achieved_rate(arithmetic.flops_per_sample * c.spec().batch * c.nfe(),
-                                   s.median, arithmetic.peak);
+    record["rate"] = achieved_rate(arithmetic.sampling_flops(c.spec().batch, c.nfe()), s.median,
+                                   arithmetic.peak);
   if (peer_times) record["peer_over_graph"] = peer_times->median / s.median;
   std::fprintf(stderr, "; CUDA graph %.3f ms (eager/graph %.2f)", s.median * 1e3,
                eager.median / s.median);
@@ -71,8 +78,8 @@ nlohmann::json time_sampling(SamplingCase& c, std::size_t index, const BenchPlan
   record["samples_per_s"] = spec.batch / s.median;
   record["nfe_per_s"] = c.nfe() / s.median;
   if (arithmetic.flops_per_sample > 0.0)
-    record["rate"] = achieved_rate(arithmetic.flops_per_sample * spec.batch * c.nfe(), s.median,
-                                   arithmetic.peak);
+    record["rate"] =
+        achieved_rate(arithmetic.sampling_flops(spec.batch, c.nfe()), s.median, arithmetic.peak);
   std::fprintf(stderr, "bench %s K=%d B=%lld: %.3f ms [%.3f, %.3f], %.0f samples/s, %.0f NFE/s",
                spec.sampler.c_str(), spec.steps, static_cast<long long>(spec.batch), s.median * 1e3,
                s.min * 1e3, s.max * 1e3, spec.batch / s.median, c.nfe() / s.median);
@@ -145,6 +152,11 @@ nlohmann::json run_bench(const BenchPlan& plan, BenchModel& model, const RunConf
     arithmetic.flops_per_sample = forward_flops_per_sample(*model.network->module());
     arithmetic.peak = measure_matmul_peak(run.options());
     report["model"]["forward_flops_per_sample"] = arithmetic.flops_per_sample;
+    const auto raw = std::dynamic_pointer_cast<RawNetworkImpl>(model.network->module());
+    if (raw && raw->shares_noise_path()) {
+      arithmetic.shared_per_call = raw->noise_path_flops();
+      report["model"]["noise_path_flops_per_call"] = arithmetic.shared_per_call;
+    }
     report["environment"]["matmul_peak"] = to_json(arithmetic.peak);
   }
   const Denoiser denoiser(model.model, model.process);

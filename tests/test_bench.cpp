@@ -53,11 +53,22 @@ TEST(BenchTest, PrintsOneJsonReportWithEveryField) {
   // output 16x2, skip gain 16x1.
   EXPECT_EQ(report["model"]["forward_flops_per_sample"].get<double>(),
             2.0 * (2 * 16 + 64 * 16 + 16 * 16 + 3 * 16 * 16 + 16 * 2 + 16));
+  // Sampling shares one time across the batch, so the noise path (embedding, the projection,
+  // skip gain) runs once per evaluation: a run of B samples and N evaluations does
+  // ((per sample - noise path) B + noise path) N FLOPs.
+  const double per_sample = report["model"]["forward_flops_per_sample"].get<double>();
+  const double noise_path = 2.0 * (64 * 16 + 16 * 16 + 16 * 16 + 16);
+  EXPECT_EQ(report["model"]["noise_path_flops_per_call"].get<double>(), noise_path);
   EXPECT_GT(report["environment"]["matmul_peak"]["tflop_per_s"].get<double>(), 0.0);
   for (const auto& record : report["sampling"]) {
     // A tiny network's work is far below the matrix-product rate, but not nothing.
     EXPECT_GT(record["rate"]["of_peak"].get<double>(), 0.0) << record.dump();
     EXPECT_LT(record["rate"]["of_peak"].get<double>(), 1.0) << record.dump();
+    const double flops = record["rate"]["tflop_per_s"].get<double>() * 1e12 *
+                         record["ms"]["median"].get<double>() / 1e3;
+    const double batch = record["batch"].get<double>(), nfe = record["nfe"].get<double>();
+    EXPECT_NEAR(flops, ((per_sample - noise_path) * batch + noise_path) * nfe, 1e-6 * flops)
+        << record.dump();
     EXPECT_FALSE(record.contains("cuda_graph")) << "a CPU run has no CUDA-graph timing";
   }
   EXPECT_GT(report["training"]["rate"]["tflop_per_s"].get<double>(), 0.0);
