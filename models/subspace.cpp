@@ -35,13 +35,15 @@ torch::Tensor SubspaceModel::forward(const torch::Tensor& x, const torch::Tensor
 
 torch::Tensor SubspaceModel::forward_at(const torch::Tensor& x, double t) {
   // The latent network at the shared time (its own shared path), and the orthogonal part's
-  // coefficients as one row that broadcasts over the batch.
+  // coefficients from host doubles as [1, 1] tensors that broadcast over the batch (filled on
+  // the device: nothing is copied from the host, which a CUDA graph's capture could not record).
   const auto a = module_->basis();
   const auto flat = x.reshape({x.size(0), -1});
   const auto z = flat.matmul(a);
-  const auto one_row =
-      torch::full({1}, t, torch::TensorOptions(torch::kFloat64).device(x.device()));
-  const auto c = coefficients_at(*process_, one_row, flat.narrow(0, 0, 1));
+  const auto host = coefficients_at(*process_, t, needs_derivatives(parameterization()));
+  const auto one = [&](double value) { return torch::full({1, 1}, value, flat.options()); };
+  const ProcessCoefficients c{one(host.alpha), one(host.sigma), one(host.dalpha_dt),
+                              one(host.dsigma_dt)};
   return assemble(x, flat, z, a, latent_->forward_at(z, t), c);
 }
 
