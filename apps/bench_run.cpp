@@ -4,6 +4,7 @@
 #include "apps/bench_flops.h"
 #include "apps/bench_stats.h"
 #include "apps/outputs.h"
+#include "models/subspace.h"
 
 #include <cmath>
 #include <cstdio>
@@ -32,6 +33,14 @@ struct Arithmetic {
            static_cast<double>(nfe);
   }
 };
+
+// The raw network whose noise path a sampling evaluation shares: the model's own, or a subspace
+// model's latent network's (SubspaceModel::forward_at hands it the shared time); null if none.
+std::shared_ptr<RawNetworkImpl> raw_network(const NetworkModel& model) {
+  if (const auto* subspace = dynamic_cast<const SubspaceModel*>(&model))
+    return raw_network(*subspace->latent());
+  return std::dynamic_pointer_cast<RawNetworkImpl>(model.module());
+}
 
 double largest_difference(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
@@ -152,7 +161,7 @@ nlohmann::json run_bench(const BenchPlan& plan, BenchModel& model, const RunConf
     arithmetic.flops_per_sample = forward_flops_per_sample(*model.network->module());
     arithmetic.peak = measure_matmul_peak(run.options());
     report["model"]["forward_flops_per_sample"] = arithmetic.flops_per_sample;
-    const auto raw = std::dynamic_pointer_cast<RawNetworkImpl>(model.network->module());
+    const auto raw = raw_network(*model.network);
     if (raw && raw->shares_noise_path()) {
       arithmetic.shared_per_call = raw->noise_path_flops();
       report["model"]["noise_path_flops_per_call"] = arithmetic.shared_per_call;

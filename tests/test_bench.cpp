@@ -74,6 +74,20 @@ TEST(BenchTest, PrintsOneJsonReportWithEveryField) {
   EXPECT_GT(report["training"]["rate"]["tflop_per_s"].get<double>(), 0.0);
 }
 
+// A subspace model's latent network shares its noise path too: the rate counts that path once.
+TEST(BenchTest, SubspaceModelCountsItsLatentNoisePathOnce) {
+  const auto r = run_diffuse(
+      "bench --set model.kind=subspace --set model.rank=1 --set model.latent=mlp --samplers ddim"
+      " --steps 2 --batch 4" +
+      kTiny);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto report = last_json(r.output);
+  // The latent mlp in 1 dimension: width 16, depth 1, a 64-d embedding; its noise path is the
+  // embedding (64x16, 16x16), the block's projection (16x16) and the skip gain (16x1).
+  EXPECT_EQ(report["model"]["noise_path_flops_per_call"].get<double>(),
+            2.0 * (64 * 16 + 16 * 16 + 16 * 16 + 16));
+}
+
 TEST(BenchTest, AnalyticModelHasNoTrainingStep) {
   const auto r = run_diffuse("bench --config " DIFFUSE_SOURCE_DIR
                              "/configs/ring8.yaml --samplers heun --steps 2 --batch 2 "
