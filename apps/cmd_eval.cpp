@@ -36,6 +36,10 @@ int run_eval(int argc, char** argv) {
                      "Frechet distance to real test images)", cxxopts::value<std::string>())
       ("labels", "image data: .npy of the samples' intended classes (adds accuracy)",
        cxxopts::value<std::string>())
+      ("noised-to", "mixture data: also estimate KL(samples || q_T), the data noised by the "
+                    "config's process to time T (a sampler's last grid time: the theory's X_1), "
+                    "with the estimator's floor on as many exact draws of q_T",
+       cxxopts::value<double>())
       ("results", "also append the JSON object as one line to this JSON Lines file",
        cxxopts::value<std::string>());
   add_eval_model_options(options);
@@ -72,10 +76,13 @@ int run_eval(int argc, char** argv) {
   require(images || (image_inputs.classifier_path.empty() && image_inputs.labels_path.empty()),
           "eval: --classifier and --labels apply to image data (data.kind: idx), not " +
               config.data.kind);
+  std::optional<double> noised_to;
+  if (args.count("noised-to")) noised_to = args["noised-to"].as<double>();
+  require(!images || !noised_to, "eval: --noised-to needs mixture data, not data.kind = idx");
   const RunContext run = set_up_run(config);
   const std::string& path = image_inputs.samples_path;
   auto record = images ? evaluate_image_samples(config, run.device, load_npy(path), image_inputs)
-                       : evaluate_mixture_samples(config, load_npy(path, 2), path);
+                       : evaluate_mixture_samples(config, load_npy(path, 2), path, noised_to);
   record["samples"] = path;
   record["data"] = config.data.kind;
   return finish(record);

@@ -1,10 +1,13 @@
 #include "apps/eval_samples.h"
 
 #include "core/errors.h"
+#include "core/format.h"
 #include "core/knn_divergence.h"
 #include "core/metrics.h"
 #include "core/mixture_config.h"
+#include "core/noised_kl.h"
 #include "core/npy.h"
+#include "core/process.h"
 #include "core/runtime.h"
 #include "core/subspace_distance.h"
 
@@ -27,10 +30,34 @@ void add_low_dimensional_metrics(nlohmann::json& record, const GaussianMixture& 
   }
 }
 
+// KL(samples || q_t) and the same estimate on exact draws of q_t, drawn last for the same reason.
+void add_noised_kl(nlohmann::json& record, const RunConfig& config, const GaussianMixture& mixture,
+                   const torch::Tensor& samples, double t, at::Generator generator) {
+  const auto process = make_process(config.process);
+  require(t >= process->t_min() && t <= process->t_max(),
+          "eval: --noised-to " + format_number(t) + " is outside the process's time range [" +
+              format_number(process->t_min()) + ", " + format_number(process->t_max()) + "]");
+  const double alpha = process->alpha(t), sigma = process->sigma(t);
+  const auto kl = noised_kl(mixture, alpha, sigma, samples);
+  const auto exact = mixture.noised(alpha, sigma).sample(samples.size(0), generator).x;
+  const auto floor = noised_kl(mixture, alpha, sigma, exact);
+  record["noised_kl"] = {{"time", t},
+                         {"alpha", alpha},
+                         {"sigma", sigma},
+                         {"kl", kl.total},
+                         {"subspace", kl.subspace},
+                         {"complement", kl.complement},
+                         {"complement_variance_ratio", kl.complement_variance_ratio},
+                         {"subspace_dim", kl.subspace_dim},
+                         {"floor", floor.total},
+                         {"floor_subspace", floor.subspace},
+                         {"floor_complement", floor.complement}};
+}
+
 }  // namespace
 
 nlohmann::json evaluate_mixture_samples(const RunConfig& config, const torch::Tensor& samples,
-                                        const std::string& name) {
+                                        const std::string& name, std::optional<double> noised_to) {
   const auto mixture = make_mixture(config.data);
   if (!mixture)
     throw InputError("eval: data.kind = " + config.data.kind +
@@ -40,6 +67,7 @@ nlohmann::json evaluate_mixture_samples(const RunConfig& config, const torch::Te
   auto generator = make_generator(static_cast<std::uint64_t>(config.metrics.seed));
   auto record = evaluate_against_mixture(*mixture, x, config.metrics, generator);
   add_low_dimensional_metrics(record, *mixture, x, generator);
+  if (noised_to) add_noised_kl(record, config, *mixture, x, *noised_to, generator);
   return record;
 }
 

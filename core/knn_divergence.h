@@ -16,6 +16,15 @@
 //
 //   double kl = knn_kl_divergence(samples /*[n, d] ~ P*/, reference /*[m, d] ~ Q*/);
 //
+// The differential entropy of P from its samples alone is the Kozachenko-Leonenko estimator
+// ("Sample estimate of the entropy of a random vector", Probl. Inf. Transm. 23, 1987; in the form
+// of Kraskov, Stoegbauer & Grassberger 2004, eq. 20, with Euclidean balls):
+//
+//   H(P) ~ psi(n) - psi(k) + log V_d + (d / n) sum_i log rho_k(i),   V_d = pi^(d/2) / Gamma(d/2 + 1).
+//
+// Its bias has the same source as the divergence's (neighbour balls that are not small), so a
+// caller that needs its floor measures it on exact draws at the same n (see core/noised_kl.h).
+//
 // Brute force in row blocks: O(n (n + m) d) time, O(block (n + m)) memory, float64.
 #pragma once
 
@@ -30,5 +39,8 @@ inline constexpr std::int64_t kKnnMaxDim = 8;
 // InputError when d > kKnnMaxDim, the dimensions differ, k < 1, n < k + 1 or m < k.
 // Duplicated x's (rho = 0) make the estimate +infinity: P then has atoms, which Q does not.
 double knn_kl_divergence(const torch::Tensor& p_samples, const torch::Tensor& q_samples, int k = 1);
+
+// Nats. InputError when d > kKnnMaxDim, k < 1 or n < k + 1; +infinity for duplicated samples.
+double knn_entropy(const torch::Tensor& samples, int k = 1);
 
 }  // namespace diffuse
