@@ -125,6 +125,33 @@ torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x,
   });
 }
 
+// Ho et al.'s other variance, sigma_Ho^2 = beta_t = 1 - alpha_t: theory-form sigma_t^2 =
+// alpha_t (1 - alpha_t). Outside the adaptive family (see ddpm.h).
+torch::Tensor sample_ddpm_beta(const Denoiser& denoiser, torch::Tensor x,
+                               const std::vector<double>& times, NoiseSource& noise,
+                               const SamplerConfig&) {
+  const auto& process = denoiser.process();
+  return theory_form(denoiser, std::move(x), times, noise, [&](double t, double s) {
+    auto c = ddpm_step_coefficients(process, t, s);
+    const double alpha = 1.0 / (c.inv_sqrt_alpha * c.inv_sqrt_alpha);
+    c.sigma = std::sqrt(alpha * c.eta);  // c.eta = 1 - alpha_t
+    return c;
+  });
+}
+
+// The probability-flow ODE dY/du = Y + s (u = log alpha) solved over the step with the score held
+// at s_t: Y_s = (Y_t + (1 - sqrt(alpha_t)) s_t) / sqrt(alpha_t). Outside the adaptive family.
+torch::Tensor sample_ddim_frozen_score(const Denoiser& denoiser, torch::Tensor x,
+                                       const std::vector<double>& times, NoiseSource& noise,
+                                       const SamplerConfig&) {
+  const auto& process = denoiser.process();
+  return theory_form(denoiser, std::move(x), times, noise, [&](double t, double s) {
+    auto c = ddim_step_coefficients(process, t, s, 0.0);
+    c.eta = 1.0 - 1.0 / c.inv_sqrt_alpha;
+    return c;
+  });
+}
+
 // The theory form of Song et al.'s eta-family (see ddpm.h): eta 0 is DDIM, eta 1 is DDPM.
 torch::Tensor sample_ddim_eta(const Denoiser& denoiser, torch::Tensor x,
                               const std::vector<double>& times, NoiseSource& noise,
@@ -157,6 +184,11 @@ std::vector<SamplerInfo> ddpm_samplers() {
        1, true, once, vp, sample_ddpm},
       {"ddim", "DDIM eta = 0, convergence-theory form Y_s = (Y_t + eta_t s_t) / sqrt(alpha_t)", 1,
        false, once, vp, sample_ddim},
+      {"ddpm-beta", "DDPM with Ho et al.'s variance beta_t (not low-dimension adaptive)", 1, true,
+       once, vp, sample_ddpm_beta},
+      {"ddim-frozen-score",
+       "probability-flow ODE, exponential step with the score held (not low-dimension adaptive)",
+       1, false, once, vp, sample_ddim_frozen_score},
       {"ddim-eta", "DDIM with sampler.eta, theory form (eta 0: ddim, 1: ddpm; default 1)", 1, true,
        once, vp, sample_ddim_eta},
       {"ddim-song", "DDIM eta = 0, Song et al. 2021 eq. 12 in x0/eps form", 1, false, once, vp,

@@ -12,6 +12,17 @@
 // eta = 0 update exactly (not only to first order): with q^2 = (alpha_t - abar_t)/(1 - abar_t),
 // sigma_t^2 - sqrt(alpha_t) sigma_t sigma_s = (1 - alpha_t) / (1 + q) in VP variables.
 //
+// Low-dimensional adaptation (Liang, Huang & Chen 2024, Theorems 2-4): among all updates
+// Y_s = (Y_t + eta_t s_t + sigma_t z) / sqrt(alpha_t), the error avoids a sqrt(d) factor only when
+//   R_t = (1 - abar_t)/(alpha_t - abar_t) (1 - eta_t/(1 - abar_t))^2 + sigma_t^2/(alpha_t - abar_t) - 1
+// vanishes, which it does for DDPM and DDIM above (and the whole eta-family below): on data in a
+// k-dimensional subspace, the Gaussian law of the other D - k coordinates is then carried exactly.
+// Two first-order updates outside that family serve as the theorem's controls:
+//   ddpm-beta          eta_t = 1 - alpha_t, sigma_t^2 = alpha_t (1 - alpha_t) (Ho et al.'s
+//                      sigma^2 = beta_t): R_t = (1 - alpha_t)^2 abar_t / ((1 - abar_t)(alpha_t - abar_t))
+//   ddim-frozen-score  eta_t = 1 - sqrt(alpha_t), sigma_t = 0: the probability-flow ODE
+//                      dY/du = Y + s (u = log alpha) solved with the score held at s_t.
+//
 // The general-eta theory form (`ddim-eta`) is Song et al.'s eta-family rewritten in these
 // variables: with S^2 = eta^2 (1 - alpha_t) q^2 (eta^2 times DDPM's sigma_t^2),
 //   eta_t = (1 - alpha_t + S^2) / (1 + sqrt(q^2 - S^2 / (1 - abar_t))),  sigma_t = S,
@@ -45,6 +56,12 @@ torch::Tensor sample_ddpm(const Denoiser& denoiser, torch::Tensor x,
 torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x,
                           const std::vector<double>& times, NoiseSource& noise,
                           const SamplerConfig& config);
+torch::Tensor sample_ddpm_beta(const Denoiser& denoiser, torch::Tensor x,
+                               const std::vector<double>& times, NoiseSource& noise,
+                               const SamplerConfig& config);
+torch::Tensor sample_ddim_frozen_score(const Denoiser& denoiser, torch::Tensor x,
+                                       const std::vector<double>& times, NoiseSource& noise,
+                                       const SamplerConfig& config);
 torch::Tensor sample_ddim_eta(const Denoiser& denoiser, torch::Tensor x,
                               const std::vector<double>& times, NoiseSource& noise,
                               const SamplerConfig& config);

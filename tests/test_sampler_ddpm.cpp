@@ -92,6 +92,12 @@ TEST(SamplerDdpmTest, FirstStepByHand) {
   EXPECT_TRUE(close(first_step("ddim-song", 1.0), ddim));
   EXPECT_TRUE(close(first_step("ddim-song-eta", 1.0), song1));
   EXPECT_TRUE(close(song1, ddpm));  // Song's eta = 1 is Ho et al.'s step
+  // The two controls outside the adaptive family: Ho et al.'s sigma^2 = beta_t = 0.3 (theory
+  // form sigma_t^2 = alpha_t beta_t), and the score held over the step (eta_t = 1 - sqrt(alpha_t)).
+  EXPECT_TRUE(close(first_step("ddpm-beta", 1.0),
+                    (x + 0.3 * score + std::sqrt(a * 0.3) * z) / std::sqrt(a)));
+  EXPECT_TRUE(close(first_step("ddim-frozen-score", 1.0),
+                    (x + (1.0 - std::sqrt(a)) * score) / std::sqrt(a)));
 }
 
 // The theory-form DDIM and Song's eta = 0 update are the same map (ddpm.h), and so are the two
