@@ -34,10 +34,15 @@ GenerateResult generate(const SamplerConfig& config, const Denoiser& denoiser,
           "generate: num_samples and batch_size must be >= 1");
   std::vector<std::int64_t> full_shape = {request.num_samples};
   full_shape.insert(full_shape.end(), sample_shape.begin(), sample_shape.end());
-  if (request.initial_noise.defined())
+  if (request.initial_noise.defined()) {
     require(request.initial_noise.sizes().vec() == full_shape,
             "initial noise has shape " + shape_text(request.initial_noise.sizes()) +
                 "; expected " + shape_text(full_shape) + " (num_samples x sample shape)");
+    const auto finite = torch::isfinite(request.initial_noise);
+    require(finite.all().item<bool>(),
+            "initial noise has " + std::to_string((~finite).sum().item<std::int64_t>()) +
+                " NaN or infinite values; expected finite numbers (a Gaussian draw x_T)");
+  }
 
   if (request.labels.defined())
     require(request.labels.dim() == 1 && request.labels.size(0) == request.num_samples,

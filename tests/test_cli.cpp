@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 namespace diffuse::testing {
 namespace {
@@ -117,6 +118,20 @@ TEST(CliTest, NoiseOfTheWrongShapeIsRejected) {
                              " --out " + dir.file("s.npy"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("[64, 2]"), std::string::npos) << r.output;
+}
+
+TEST(CliTest, NoiseWithNaNIsRejectedAndNothingIsWritten) {
+  TempDir dir;
+  const auto config = dir.write("run.yaml", kSmallConfig);
+  auto noise = torch::zeros({64, 2});
+  noise[5][1] = std::numeric_limits<float>::quiet_NaN();
+  noise[9][0] = std::numeric_limits<float>::infinity();
+  save_npy(dir.file("noise.npy"), noise);
+  const auto r = run_diffuse("sample --config " + config + " --noise " + dir.file("noise.npy") +
+                             " --out " + dir.file("s.npy"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("2 NaN or infinite values"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("s.npy")));
 }
 
 TEST(CliTest, CudaOnACpuBuildIsAUsageError) {
