@@ -117,7 +117,7 @@ TEST(BatcherTest, RejectsBadInput) {
   EXPECT_THROW(Batcher(rows(10), options), InputError);
 }
 
-TEST(BatcherTest, KeepsDataOnTheDevice) {
+TEST(BatcherTest, KeepsDataOnTheCudaDevice) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   BatcherOptions options;
   options.batch_size = 4;
