@@ -80,9 +80,9 @@ def parse_args(argv=None):
     p.add_argument("--refine-eps", type=float, default=1.45,
                    help="eps sweep: refine each crossing to measured N at most this ratio apart")
     p.add_argument("--refine-d", type=float, default=1.45, help="the same for the d sweep")
-    p.add_argument("--d-schedules", default="ddpm-theory",
-                   help="schedules of the d sweep (default: the theory's only; vp-linear has the "
-                        "eps sweep at d = --eps-dim, which is also its d = 128 point)")
+    p.add_argument("--d-schedules", default="ddpm-theory,vp-linear",
+                   help="schedules of the d sweep (the eps sweep at d = --eps-dim is also its "
+                        "d = 128 point)")
     p.add_argument("--eps-dim", type=int, default=128, help="d of the eps sweep")
     p.add_argument("--eps", default="0.1,0.16,0.25,0.4,0.63,1,1.6",
                    help="KL targets (nats) of the eps sweep")
