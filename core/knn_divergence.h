@@ -20,7 +20,8 @@
 // ("Sample estimate of the entropy of a random vector", Probl. Inf. Transm. 23, 1987; in the form
 // of Kraskov, Stoegbauer & Grassberger 2004, eq. 20, with Euclidean balls):
 //
-//   H(P) ~ psi(n) - psi(k) + log V_d + (d / n) sum_i log rho_k(i),   V_d = pi^(d/2) / Gamma(d/2 + 1).
+//   H(P) ~ psi(n) - psi(k) + log V_d + (d / n) sum_i log rho_k(i),
+//   V_d = pi^(d/2) / Gamma(d/2 + 1), the volume of the unit ball.
 //
 // Its bias has the same source as the divergence's (neighbour balls that are not small), so a
 // caller that needs its floor measures it on exact draws at the same n (see core/noised_kl.h).

@@ -27,9 +27,8 @@ GaussianMixture projected(const GaussianMixture& mixture, const torch::Tensor& b
     auto covariance = basis.t().matmul(mixture.covariance(static_cast<std::int64_t>(m)))
                           .matmul(basis);
     covariance = 0.5 * (covariance + covariance.t());  // symmetric to rounding
-    components.push_back(GaussianComponent::dense(given[m].weight,
-                                                  basis.t().matmul(given[m].mean.to(torch::kFloat64)),
-                                                  covariance));
+    const auto mean = basis.t().matmul(given[m].mean.to(torch::kFloat64));
+    components.push_back(GaussianComponent::dense(given[m].weight, mean, covariance));
   }
   return GaussianMixture(std::move(components));
 }

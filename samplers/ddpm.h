@@ -14,12 +14,14 @@
 //
 // Low-dimensional adaptation (Liang, Huang & Chen 2024, Theorems 2-4): among all updates
 // Y_s = (Y_t + eta_t s_t + sigma_t z) / sqrt(alpha_t), the error avoids a sqrt(d) factor only when
-//   R_t = (1 - abar_t)/(alpha_t - abar_t) (1 - eta_t/(1 - abar_t))^2 + sigma_t^2/(alpha_t - abar_t) - 1
+//   R_t = (1 - abar_t)/(alpha_t - abar_t) (1 - eta_t/(1 - abar_t))^2
+//         + sigma_t^2/(alpha_t - abar_t) - 1
 // vanishes, which it does for DDPM and DDIM above (and the whole eta-family below): on data in a
 // k-dimensional subspace, the Gaussian law of the other D - k coordinates is then carried exactly.
 // Two first-order updates outside that family serve as the theorem's controls:
 //   ddpm-beta          eta_t = 1 - alpha_t, sigma_t^2 = alpha_t (1 - alpha_t) (Ho et al.'s
-//                      sigma^2 = beta_t): R_t = (1 - alpha_t)^2 abar_t / ((1 - abar_t)(alpha_t - abar_t))
+//                      sigma^2 = beta_t):
+//                      R_t = (1 - alpha_t)^2 abar_t / ((1 - abar_t)(alpha_t - abar_t))
 //   ddim-frozen-score  eta_t = 1 - sqrt(alpha_t), sigma_t = 0: the probability-flow ODE
 //                      dY/du = Y + s (u = log alpha) solved with the score held at s_t.
 //

@@ -45,15 +45,18 @@ using Rule = std::function<StepCoefficients(double alpha, double abar)>;
 
 const std::map<std::string, Rule>& rules() {
   static const std::map<std::string, Rule> table = {
-      // Li et al.'s original DDPM and DDIM (the seed's Theorem 2 update forms).
-      {"ddpm", [](double a, double ab) { return StepCoefficients{1 - a, (1 - a) * (a - ab) / (1 - ab)}; }},
+      // The original DDPM and DDIM in the theory's form (Liang, Huang & Chen 2024, Theorem 2).
+      {"ddpm", [](double a, double ab) {
+         return StepCoefficients{1 - a, (1 - a) * (a - ab) / (1 - ab)};
+       }},
       {"ddim", [](double a, double ab) {
          return StepCoefficients{(1 - a) / (1 + std::sqrt((a - ab) / (1 - ab))), 0.0};
        }},
       // Ho et al.'s sigma^2 = beta_t, in the theory's form sigma_t^2 = alpha_t beta_t.
       {"ddpm-beta", [](double a, double) { return StepCoefficients{1 - a, a * (1 - a)}; }},
       // The score held over the step: eta_t = 1 - sqrt(alpha_t).
-      {"ddim-frozen-score", [](double a, double) { return StepCoefficients{1 - std::sqrt(a), 0.0}; }},
+      {"ddim-frozen-score",
+       [](double a, double) { return StepCoefficients{1 - std::sqrt(a), 0.0}; }},
   };
   return table;
 }

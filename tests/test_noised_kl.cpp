@@ -112,7 +112,8 @@ TEST(NoisedKlTest, MatchesTheClosedFormBetweenGaussians) {
 
 TEST(NoisedKlTest, ExactDrawsSitAtTheFloor) {
   // On exact draws the complement term is (D - k)/4 (r - 1)^2 to leading order with
-  // r - 1 ~ N(0, 2 / (n (D - k))): that is chi-square(1) / (2n), whose 99.9% quantile is 10.8 / (2n).
+  // r - 1 ~ N(0, 2 / (n (D - k))): that is chi-square(1) / (2n), whose 99.9% quantile is
+  // 10.8 / (2n).
   const int64_t dim = 64, n = 4000;
   const auto mixture = lifted_mixture(random_basis(dim, 2, 4), 1e-10);
   const double alpha = 0.95, sigma = std::sqrt(1 - alpha * alpha);
