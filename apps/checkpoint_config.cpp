@@ -17,6 +17,13 @@ RunConfig load_checkpoint_run_config(const cxxopts::ParseResult& args,
                                      const std::vector<FlagBinding>& flags,
                                      const std::string& checkpoint) {
   const YAML::Node saved = read_checkpoint_config(checkpoint);
+  // Checked before the user's sections join it, so an error here names the checkpoint.
+  RunConfig original;
+  try {
+    original = config::load<RunConfig>(saved);
+  } catch (const InputError& e) {
+    throw InputError(checkpoint + ": the checkpoint's " + e.what());
+  }
   YAML::Node root = YAML::Clone(saved);
   if (args.count("config")) {
     const YAML::Node user = config::read_file(args["config"].as<std::string>());
@@ -27,7 +34,6 @@ RunConfig load_checkpoint_run_config(const cxxopts::ParseResult& args,
       }
   }
   const RunConfig config = load_run_config(root, args, flags);
-  const RunConfig original = config::load<RunConfig>(saved);
   const auto changed = [](const auto& a, const auto& b) {
     return config::to_yaml(a) != config::to_yaml(b);
   };

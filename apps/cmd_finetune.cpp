@@ -67,9 +67,18 @@ int run_finetune(int argc, char** argv) {
   if (config.model.kind != "subspace")
     throw InputError("finetune needs a 'subspace' model; the checkpoint " + source + " holds a '" +
                      config.model.kind + "' model (train one with model.kind: subspace)");
+  // Checked before anything is written: a NaN target row would only surface as a NaN loss.
+  const auto target = load_npy(config.finetune.data);
+  if (target.dim() >= 1 && !torch::isfinite(target).all().item<bool>()) {
+    const auto bad = ~torch::isfinite(target.reshape({target.size(0), -1})).all(1);
+    throw InputError(config.finetune.data + ": row " +
+                     std::to_string(bad.nonzero()[0][0].item<std::int64_t>()) +
+                     " holds NaN or infinite values (" +
+                     std::to_string(bad.sum().item<std::int64_t>()) + " of " +
+                     std::to_string(bad.size(0)) + " rows do); expected finite target samples");
+  }
   const RunContext run = set_up_run(config);
-  const auto split = split_target(load_npy(config.finetune.data), config.finetune.shots,
-                                  config.finetune.holdout);
+  const auto split = split_target(target, config.finetune.shots, config.finetune.holdout);
   LoadedModel pretrained = load_model(source, run.options(), /*ema=*/true);
   auto shadow = make_network(pretrained.model_config, pretrained.process, run.options());
   FinetuneSetup setup{config::to_node(config), static_cast<std::uint64_t>(config.seed),

@@ -1,14 +1,18 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <system_error>
 
 #include "core/errors.h"
@@ -28,6 +32,31 @@ fs::path parent_of(const std::string& path) {
 std::string temporary_name(const std::string& path) {
   static std::atomic<unsigned> counter{0};
   return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+// The writer's pid when `name` is `<target>.tmp-<pid>-<counter>` (temporary_name's form), else 0.
+pid_t writer_of(const std::string& name, const std::string& target) {
+  const std::string prefix = target + ".tmp-";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return 0;
+  const std::string rest = name.substr(prefix.size());
+  const auto dash = rest.find('-');
+  if (dash == 0 || dash == std::string::npos || dash + 1 == rest.size() || dash > 9) return 0;
+  for (std::size_t i = 0; i < rest.size(); ++i)
+    if (i != dash && (rest[i] < '0' || rest[i] > '9')) return 0;
+  const long long pid = std::stoll(rest.substr(0, dash));
+  return pid > 0 && pid <= INT_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
+bool process_is_gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+// Once per target and process: a directory of many files is not listed on every write.
+bool first_write_of(const std::string& path) {
+  static std::mutex mutex;
+  static std::set<std::string> seen;
+  std::error_code ec;
+  const fs::path key = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  std::lock_guard<std::mutex> lock(mutex);
+  return seen.insert(ec ? path : key.string()).second;
 }
 
 // Errors the user can fix by choosing another path or fixing permissions.
@@ -79,9 +108,23 @@ void sync_directory(const fs::path& directory) {
 
 }  // namespace
 
+void remove_stale_temporaries(const std::string& path) {
+  const std::string target = fs::path(path).filename().string();
+  if (target.empty()) return;
+  std::error_code ec;
+  for (fs::directory_iterator it(parent_of(path), ec), end; !ec && it != end; it.increment(ec)) {
+    const pid_t pid = writer_of(it->path().filename().string(), target);
+    // Our own pid may be another thread writing now; a live or unknown pid may be writing now.
+    if (pid == 0 || pid == ::getpid() || !process_is_gone(pid)) continue;
+    std::error_code ignored;
+    if (it->is_regular_file(ignored)) fs::remove(it->path(), ignored);
+  }
+}
+
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& writer) {
   check_target(path);
+  if (first_write_of(path)) remove_stale_temporaries(path);
   const std::string temporary = temporary_name(path);
   auto discard = [&] { std::remove(temporary.c_str()); };
 

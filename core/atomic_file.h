@@ -13,6 +13,13 @@
 // naming the path; a failure while writing (full disk) is a RuntimeFailure. An exception thrown by
 // the writer is passed on unchanged. In every case the temporary file is removed and an existing
 // file at `path` is left as it was.
+//
+// Stale temporary files: a writer killed mid-way (kill -9, a power cut) leaves its
+// `<name>.tmp-<pid>-<n>` behind. The first write to a target in a process removes those of the
+// same target whose pid names no running process (kill(pid, 0) fails with ESRCH); one of this
+// process or of any live process (or one we may not signal) is kept, since it may be a concurrent
+// writer's. Pids are only meaningful on one machine: writers of one folder from several machines
+// (a shared network folder) must not share target names.
 #pragma once
 
 #include <functional>
@@ -27,6 +34,10 @@ void write_file_atomically(const std::string& path,
 
 // Writes `bytes` (any binary content) to `path`, atomically.
 void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// Removes the stale temporary files of `path` (see above); best effort, errors are ignored.
+// write_file_atomically calls it on its first write of each target.
+void remove_stale_temporaries(const std::string& path);
 
 // Creates the directory that will hold `path`, with its parents, if missing. InputError when it
 // cannot (a parent is a regular file, no permission).

@@ -25,8 +25,14 @@ namespace diffuse {
 
 inline constexpr const char* kCheckpointFormat = "diffuse-checkpoint-1";
 
-// Opens a checkpoint with its tensors on `device`; InputError for a missing file or one that is
-// not a diffuse checkpoint.
+// Checks that the zip archive at `path` is whole: its directory is present and every record
+// matches the CRC-32 the writer stored (LibTorch's reader does not check them). InputError
+// "<what> <path>: not a readable diffuse checkpoint (...)" naming the damaged record, or
+// "not a diffuse checkpoint" for a file that is no zip archive at all.
+void check_archive_file(const std::string& path, const std::string& what = "checkpoint");
+
+// Opens a checkpoint with its tensors on `device`; InputError for a missing file, a truncated or
+// damaged one (check_archive_file), or one that is not a diffuse checkpoint.
 void open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive,
                      const torch::Device& device = torch::kCPU);
 
@@ -42,6 +48,7 @@ void write_header(torch::serialize::OutputArchive& archive, const CheckpointHead
 void save_archive_atomically(torch::serialize::OutputArchive& archive, const std::string& path);
 // The run config a checkpoint carries; InputError as open_checkpoint, or for unreadable YAML.
 YAML::Node read_checkpoint_config(const std::string& path);
+// InputError when kind, config or a non-negative integer step is missing.
 CheckpointHeader read_header(torch::serialize::InputArchive& archive, const std::string& path);
 
 // Reads a module's parameters and buffers saved by Module::save, checking every name and shape

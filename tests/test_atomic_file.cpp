@@ -1,8 +1,10 @@
 // write_file_atomically: content lands whole or not at all, temporaries never stay behind.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -125,6 +127,45 @@ TEST_F(AtomicFileTest, EnsureParentDirectoryCreatesNestedFolders) {
 TEST_F(AtomicFileTest, EnsureParentDirectoryUnderAFileIsAnInputError) {
   write_file_atomically(path("plain"), std::string("x"));
   EXPECT_THROW(ensure_parent_directory(path("plain/sub/out.txt")), InputError);
+}
+
+// A pid of no running process: a child that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+TEST_F(AtomicFileTest, StaleTemporaryOfADeadWriterIsRemovedOnTheFirstWrite) {
+  const std::string dead = std::to_string(dead_pid());
+  const std::vector<std::string> kept = {
+      "out.txt.tmp-" + std::to_string(::getpid()) + "-7",   // this process: another thread
+      "out.txt.tmp-" + std::to_string(::getppid()) + "-0",  // a live process
+      "other.txt.tmp-" + dead + "-0",                       // another target's
+      "out.txt.tmp-" + dead,                                // not the temporary's form
+      "out.txt.tmp-0-0",                                    // pid 0 names no one process
+      "out.txt.tmp-" + dead + "-x"};
+  const std::string stale = "out.txt.tmp-" + dead + "-12";
+  for (const auto& name : kept) std::ofstream(path(name)) << "keep";
+  std::ofstream(path(stale)) << "junk";
+  write_file_atomically(path("out.txt"), std::string("new"));
+  EXPECT_EQ(testing::read_bytes(path("out.txt")), "new");
+  EXPECT_FALSE(fs::exists(path(stale)));
+  for (const auto& name : kept) EXPECT_EQ(testing::read_bytes(path(name)), "keep") << name;
+  EXPECT_EQ(entries().size(), kept.size() + 1);  // out.txt, and no temporary of its own
+}
+
+TEST_F(AtomicFileTest, RemoveStaleTemporariesKeepsALiveWritersFile) {
+  const std::string live = path("model.pt.tmp-" + std::to_string(::getpid()) + "-0");
+  const std::string stale = path("model.pt.tmp-" + std::to_string(dead_pid()) + "-1");
+  std::ofstream(live) << "writing";
+  std::ofstream(stale) << "junk";
+  remove_stale_temporaries(path("model.pt"));
+  EXPECT_EQ(testing::read_bytes(live), "writing");
+  EXPECT_FALSE(fs::exists(stale));
+  remove_stale_temporaries(path("missing-folder/model.pt"));  // no folder: nothing to do
 }
 
 }  // namespace

@@ -55,7 +55,8 @@ std::int64_t load_training_checkpoint(const std::string& path, NetworkModel& mod
     read_module_state(nested, *module, path + ": " + name);
   }
   c10::IValue saved_seed;
-  rng.read("seed", saved_seed);
+  if (!rng.try_read("seed", saved_seed) || !saved_seed.isInt())
+    throw InputError(path + ": not a training checkpoint (no integer 'rng.seed' entry)");
   if (static_cast<std::uint64_t>(saved_seed.toInt()) != seed)
     throw InputError(path + ": written with seed " + std::to_string(saved_seed.toInt()) +
                      ", but the config's seed is " + std::to_string(seed) +
