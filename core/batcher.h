@@ -21,7 +21,9 @@ struct BatcherOptions {
   std::uint64_t seed = 0;
   torch::Device device = torch::kCPU;
   // Drop each epoch's last partial batch, so every batch has batch_size rows (steady shapes
-  // for CUDA graphs and a per-step loss that is comparable).
+  // for CUDA graphs and a per-step loss that is comparable). A set smaller than one batch then
+  // fills each batch with whole passes over it, each in a fresh order (every row k or k + 1
+  // times), so the draws per step, and the training budget, do not depend on the set's size.
   bool drop_last = true;
 };
 
@@ -32,8 +34,7 @@ struct Batch {
 
 class Batcher {
  public:
-  // data: [n, ...]; labels: [n] or undefined. InputError when the sizes disagree or (drop_last)
-  // there are fewer rows than one batch.
+  // data: [n, ...]; labels: [n] or undefined. InputError when the sizes disagree or n = 0.
   Batcher(torch::Tensor data, torch::Tensor labels, BatcherOptions options);
   explicit Batcher(torch::Tensor data, BatcherOptions options)
       : Batcher(std::move(data), torch::Tensor(), options) {}
@@ -51,6 +52,9 @@ class Batcher {
 
  private:
   void start_epoch();
+  // Whole passes per batch for a set smaller than one batch (drop_last); 0 otherwise.
+  std::int64_t passes_per_batch() const;
+  Batch gather(const torch::Tensor& index) const;
 
   torch::Tensor data_, labels_;
   BatcherOptions options_;

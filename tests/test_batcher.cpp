@@ -107,11 +107,33 @@ TEST(BatcherTest, SeekReplaysTheStream) {
   }
 }
 
+TEST(BatcherTest, ASetSmallerThanABatchFillsItWithWholePasses) {
+  BatcherOptions options;
+  options.batch_size = 25;
+  options.seed = 3;
+  Batcher small(rows(10), options);
+  std::vector<Batch> stream;
+  for (int i = 0; i < 4; ++i) {
+    stream.push_back(small.next());
+    const auto x = stream.back().x.reshape({-1});
+    ASSERT_EQ(x.size(0), 25);
+    // Passes 1 and 2 whole (every row twice), then 5 distinct rows of pass 3.
+    const auto counts = torch::bincount(x.to(torch::kInt64), {}, 10);
+    EXPECT_EQ(counts.min().item<std::int64_t>(), 2) << "batch " << i;
+    EXPECT_EQ(counts.max().item<std::int64_t>(), 3) << "batch " << i;
+    EXPECT_EQ(counts.eq(3).sum().item<std::int64_t>(), 5) << "batch " << i;
+  }
+  EXPECT_FALSE(torch::equal(stream[0].x, stream[1].x));  // a fresh order each time
+  Batcher resumed(rows(10), options);
+  resumed.seek(2);
+  EXPECT_TRUE(torch::equal(resumed.next().x, stream[2].x));
+  EXPECT_TRUE(torch::equal(resumed.next().x, stream[3].x));
+}
+
 TEST(BatcherTest, RejectsBadInput) {
   BatcherOptions options;
-  options.batch_size = 11;
-  EXPECT_THROW(Batcher(rows(10), options), InputError);
   options.batch_size = 2;
+  EXPECT_THROW(Batcher(torch::zeros({0, 3}), options), InputError);
   EXPECT_THROW(Batcher(rows(10), torch::zeros({9}, torch::kInt64), options), InputError);
   options.batch_size = 0;
   EXPECT_THROW(Batcher(rows(10), options), InputError);
