@@ -50,6 +50,7 @@ LoadedClassifier load_classifier(const std::string& path, const torch::Device& d
   if (!std::filesystem::is_regular_file(path))
     throw InputError("classifier checkpoint " + path +
                      ": no such file (train one with: diffuse train-classifier -o " + path + ")");
+  check_archive_file(path, "classifier checkpoint");  // LibTorch does not check the CRC-32s
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path, device);

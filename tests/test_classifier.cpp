@@ -108,6 +108,17 @@ TEST(ClassifierTest, CheckpointRoundTripsAndRefusesOtherFiles) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("diffuse-classifier-1"), std::string::npos) << e.what();
   }
+  // Flipped bytes in the middle of the weights: rejected by the stored CRC-32, not loaded.
+  auto bytes = testing::read_bytes(path);
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 16; ++i) bytes[i] ^= 0x5a;
+  const auto damaged = dir.write("damaged.pt", bytes);
+  try {
+    load_classifier(damaged);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("classifier checkpoint"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("damaged"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
