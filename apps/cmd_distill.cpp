@@ -1,5 +1,5 @@
 // diffuse distill: a one-step consistency model by consistency distillation from a teacher, or
-// consistency training without one (issue 8); thin: the objective is
+// consistency training without one; thin: the objective is
 // train/consistency_objective.h, the loop, checkpoints, resume and logs are train/trainer.h.
 #include "apps/cli.h"
 #include "apps/long_run.h"

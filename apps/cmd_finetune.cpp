@@ -1,5 +1,5 @@
-// diffuse finetune: few-shot fine-tuning of a pretrained `subspace` model on N target samples
-// (issue 9); thin: the loop, retraction, early stopping, checkpoints and logs are
+// diffuse finetune: few-shot fine-tuning of a pretrained `subspace` model on N target samples;
+// thin: the loop, retraction, early stopping, checkpoints and logs are
 // train/finetune.h.
 #include "apps/cli.h"
 #include "apps/long_run.h"

@@ -1,4 +1,4 @@
-// diffuse train: train a score network by denoising score matching (issue 6); thin: the loop,
+// diffuse train: train a score network by denoising score matching; thin: the loop,
 // checkpoints, guards and logs are train/trainer.h.
 #include "apps/cli.h"
 #include "apps/commands.h"

@@ -1,4 +1,4 @@
-// What `diffuse distill` learns from (distill.teacher, issue 8), resolved into the run config:
+// What `diffuse distill` learns from (distill.teacher), resolved into the run config:
 //   analytic     the exact score of the config's Gaussian mixture (data must be one);
 //   CHECKPOINT   a score network of `diffuse train` (its EMA weights): the student inherits its
 //                process and data, and its model config unless the config gives a `model:`;

@@ -1,6 +1,6 @@
 // `diffuse eval --model CHECKPOINT`: the DSM loss of a trained network next to the loss of the
 // analytic oracle on the same draws (the exact minimum of the objective) and the score
-// estimation error, for data with a Gaussian mixture (issue 6); without one, the network's loss
+// estimation error, for data with a Gaussian mixture; without one, the network's loss
 // alone. With --sample N it also draws N samples with the checkpoint's sampler and measures them
 // as `eval --samples` would (mixture metrics, or the classifier's for images).
 #pragma once

@@ -1,4 +1,4 @@
-// `diffuse train --nproc N` (issue 11): one machine's launcher. It hosts the rendezvous store on
+// `diffuse train --nproc N`: one machine's launcher. It hosts the rendezvous store on
 // 127.0.0.1, starts N copies of this program as ranks 0..N-1 (each with the environment
 // train/launch_environment.h reads, in a process group of their own) and watches them:
 //   - when one fails, the others get `grace` to stop by themselves (their next collective fails

@@ -53,8 +53,8 @@ struct RunConfig {
   SampleRunConfig sample;
   MetricsConfig metrics;
   TrainConfig train;
-  DistillConfig distill;  // diffuse distill (issue 8)
-  FinetuneConfig finetune;  // diffuse finetune (issue 9)
+  DistillConfig distill;  // diffuse distill
+  FinetuneConfig finetune;  // diffuse finetune
 
   template <class V>
   void visit(V& v) {

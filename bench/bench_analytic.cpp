@@ -1,4 +1,4 @@
-// Benchmark of the analytic oracle (issue 3): a factor-covariance mixture with D = 784, k = 10 and
+// Benchmark of the analytic oracle: a factor-covariance mixture with D = 784, k = 10 and
 // 8 components, a batch of 4096 in float32 on the CPU; prints milliseconds per call for a shared
 // time and for one time per sample. Link against diffuse_models.
 //

@@ -1,4 +1,4 @@
-// Shuffled mini-batches for training (issue 3): the data set is moved to the training device once;
+// Shuffled mini-batches for training: the data set is moved to the training device once;
 // each epoch draws a permutation with a seeded CPU generator and gathers batches with
 // index_select, so no epoch copies the whole set. Batches depend only on the seed (not on the
 // device), and seek() replays the stream for a resumed run.

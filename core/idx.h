@@ -1,4 +1,4 @@
-// MNIST-format (IDX) image data (issue 3): `*-images-idx3-ubyte` and `*-labels-idx1-ubyte`,
+// MNIST-format (IDX) image data: `*-images-idx3-ubyte` and `*-labels-idx1-ubyte`,
 // gzip-compressed or not (zlib reads both). Format (LeCun's MNIST page): a big-endian magic
 // 0x00000803 (images) or 0x00000801 (labels), then big-endian uint32 sizes (n, rows, cols or
 // n), then unsigned bytes. Every size and length is checked; a bad file is an InputError naming

@@ -1,4 +1,4 @@
-// Sample-quality metrics against data with a known Gaussian mixture (issue 3, `diffuse eval`):
+// Sample-quality metrics against data with a known Gaussian mixture (`diffuse eval`):
 // exact NLL per dimension, sliced Wasserstein-2 to a fresh reference sample, Gaussian-kernel MMD
 // with the median-heuristic bandwidth, and mode coverage (component-assignment frequencies).
 //

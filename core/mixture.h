@@ -1,5 +1,5 @@
-// Gaussian mixtures with exact sampling, exact log-densities and exact noised marginals
-// (issue 3). Under x_t = alpha x0 + sigma eps a mixture stays a mixture: component m becomes
+// Gaussian mixtures with exact sampling, exact log-densities and exact noised marginals.
+// Under x_t = alpha x0 + sigma eps a mixture stays a mixture: component m becomes
 // N(alpha mu_m, alpha^2 Sigma_m + sigma^2 I), so its score is known in closed form at every t.
 //
 //   using diffuse::GaussianComponent;

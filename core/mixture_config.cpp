@@ -189,7 +189,7 @@ void require_subspace_fits(const DataConfig& c) {
          std::to_string(*c.subspace_dim) + " must be <= data.dim = " + std::to_string(*c.dim));
 }
 
-// shared-latent (issue 9): the latent mixture and A_s drawn exactly as lowdim draws them (so
+// shared-latent: the latent mixture and A_s drawn exactly as lowdim draws them (so
 // domain source is the lowdim data of the same parameters), A_ta from a second seeded stream.
 struct SharedLatent {
   torch::Tensor source, target;  // [D, d] orthonormal

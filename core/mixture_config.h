@@ -1,4 +1,4 @@
-// The `data:` section of a run config (issue 3): explicit Gaussian mixtures, named presets, the
+// The `data:` section of a run config: explicit Gaussian mixtures, named presets, the
 // multi-manifold mixture of the pretraining theory, two moons, and MNIST-format image data.
 //
 //   auto data = config::load<DataConfig>(root["data"], "data");
@@ -33,7 +33,7 @@
 //           - {weight: 1, mean: [1, 0], iso: 0.2}
 //   data: {kind: shared-latent, dim: 16, subspace_dim: 2, num_components: 4, mean_scale: 2,
 //          std: 0.5, noise_floor: 1e-4, seed: 0, domain: source, angle: 30}
-//                                 # few-shot source/target pair (issue 9): one latent mixture z
+//                                 # few-shot source/target pair: one latent mixture z
 //                                 # in R^d, X = A_s z (domain: source; the same data as lowdim)
 //                                 # or X = A_ta z (target); A_ta at principal angle `angle`
 //                                 # (degrees, all d angles) from A_s, random when angle is absent

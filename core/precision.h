@@ -1,4 +1,4 @@
-// Reduced-precision arithmetic for a run (issue 10), the run config's `precision:` key:
+// Reduced-precision arithmetic for a run, the run config's `precision:` key:
 //   fp32   (default) the dtype's own arithmetic: float32, or float64 with --dtype float64 for
 //          exactness studies
 //   tf32   CUDA matmuls and convolutions in TensorFloat-32 (Ampere and later); CPU runs are

@@ -31,7 +31,7 @@ void set_threads(int threads);
 // Keeps freed tensor memory in the process instead of handing it back to the OS at once. LibTorch's
 // CPU allocator is plain malloc; glibc returns a freed block over 128 KiB (a [1024, 128] float32
 // activation is 512 KiB) to the OS and faults fresh pages in for the next one, which made an mlp
-// evaluation on a batch of 1024 five times slower (issue 10). Called once by the `diffuse` command;
+// evaluation on a batch of 1024 five times slower. Called once by the `diffuse` command;
 // a no-op without glibc.
 void retain_freed_memory();
 

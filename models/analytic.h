@@ -1,4 +1,4 @@
-// The analytic oracle (`model.kind: analytic`, issue 3): the exact score of the noised marginal
+// The analytic oracle (`model.kind: analytic`): the exact score of the noised marginal
 // p_t of a Gaussian mixture under any forward process. p_t is the mixture with means alpha mu_m
 // and covariances alpha^2 Sigma_m + sigma^2 I, so
 //   grad log p_t(x) = -sum_m r_m(x) (alpha^2 Sigma_m + sigma^2 I)^{-1} (x - alpha mu_m)

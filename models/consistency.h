@@ -1,4 +1,4 @@
-// Consistency models (Song et al. 2023, "Consistency Models", eq. 7 and App. C; issue 8): a network
+// Consistency models (Song et al. 2023, "Consistency Models", eq. 7 and App. C): a network
 // f(x, t) that maps every point of a probability-flow ODE trajectory to the trajectory's point at
 // t_min, parameterized so that the boundary condition f(x, t_min) = x holds by construction:
 //

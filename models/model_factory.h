@@ -17,7 +17,7 @@ namespace diffuse {
 
 const std::vector<std::string>& model_kinds();
 
-// `model:` which score model, and for trained networks (issue 6) their shape. Keys a kind does
+// `model:` which score model, and for trained networks their shape. Keys a kind does
 // not use are ignored; `diffuse train` writes the resolved values (parameterization, sigma_data,
 // dim) into the run's config and checkpoint.
 struct ModelConfig {

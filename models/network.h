@@ -1,4 +1,4 @@
-// Trained score networks (issue 6): a NetworkModel is a ScoreModel whose weights live in a
+// Trained score networks: a NetworkModel is a ScoreModel whose weights live in a
 // torch::nn::Module, which optimisers, the EMA and checkpoints work on. Most kinds are a raw
 // network F(x_in, c_noise) behind the preconditioning of models/preconditioning.h
 // (PreconditionedModel); `subspace` wraps another NetworkModel (models/subspace.h).

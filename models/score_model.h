@@ -35,7 +35,7 @@ class ScoreModel {
   // One line for logs: kind and size.
   virtual std::string describe() const = 0;
 
-  // Class conditioning (model.num_classes > 0; issue 6). labels: [B] int64 in [0, num_classes],
+  // Class conditioning (model.num_classes > 0). labels: [B] int64 in [0, num_classes],
   // where the value num_classes is the null label ("no class"): the unconditional branch of
   // classifier-free guidance, trained by label dropout. forward(x, t) is the null-label call.
   virtual std::int64_t num_classes() const { return 0; }

@@ -1,4 +1,4 @@
-// Consistency sampling (Song et al. 2023, "Consistency Models", Algorithm 1; issue 8). A
+// Consistency sampling (Song et al. 2023, "Consistency Models", Algorithm 1). A
 // consistency model f maps x_t straight to x_{t_min}; K steps evaluate it K times:
 //
 //   x <- f(x_T, t_0);   for k = 1..K-1:  x <- f(renoise(x, t_k), t_k)

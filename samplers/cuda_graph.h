@@ -1,4 +1,4 @@
-// A sampler's whole step loop replayed as one CUDA graph (issue 10). A small score network's
+// A sampler's whole step loop replayed as one CUDA graph. A small score network's
 // step is dozens of tiny kernels whose launch costs more than their work; captured once for a
 // batch shape, the K steps replay as one graph launch of the same kernels in the same order on
 // the same inputs, so the samples equal the eager run's.

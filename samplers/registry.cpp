@@ -100,7 +100,7 @@ torch::Tensor run_sampler(const SamplerConfig& config, const Denoiser& denoiser,
                      "' (it supports: " + row.supported_processes() + ")");
   const auto times = sampler_grid(config, process);
   // No sampler needs gradients; without this guard a trained network's every operation would
-  // also record the autograd graph (issue 10: a third of the time of a batch-1 step). Inference
+  // also record the autograd graph (a third of the time of a batch-1 step). Inference
   // mode (torch.inference_mode, as the Python peer runs) also skips version counters and view
   // tracking: another fifth of a batch-1 DDIM step of the ring8 mlp.
   c10::InferenceMode inference;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The plain-PyTorch peer of `diffuse bench --peer` (issue 10): the same `mlp` network with the
+"""The plain-PyTorch peer of `diffuse bench --peer`: the same `mlp` network with the
 same weights, the same vp-linear process, the same DDIM (theory form) and singlestep
 DPM-Solver-1/2/3 formulas on the same logSNR grid, and the training step of bench_train_step.py
 (imported, not copied). Eager PyTorch under torch.inference_mode, as a user would write it.

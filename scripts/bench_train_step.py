@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """One DSM training step of diffuse's `mlp` model in Python PyTorch, for comparison with
-`diffuse train --bench-steps N` (issue 6). Same network (residual MLP, sinusoidal noise-level
+`diffuse train --bench-steps N`. Same network (residual MLP, sinusoidal noise-level
 embedding, LayerNorm, SiLU, zero-initialised output, skip
 with a learned noise-dependent gain), same preconditioning (eps, c_in, c_noise of
 models/preconditioning.h), same process (vp-linear), loss, Adam, gradient clipping and EMA update,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One-step Fashion-MNIST (issue 8): the distilled consistency model against its teacher.
+"""One-step Fashion-MNIST: the distilled consistency model against its teacher.
 
 Given the EDM mlp teacher (configs/fashion-mnist-mlp-edm.yaml), the consistency model distilled
 from it (configs/fashion-mnist-distill-edm.yaml) and the classifier of `diffuse train-classifier`,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Data-parallel scaling (issue 11): training steps/s and samples/s of `diffuse train --nproc N`
+"""Data-parallel scaling: training steps/s and samples/s of `diffuse train --nproc N`
 against one process, with `diffuse train --bench-steps` (the median wall time of a step after 5
 untimed ones, on rank 0, which waits for the others every step).
 

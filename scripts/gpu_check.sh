@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU half of the checks (issue 10) as one script for a CUDA machine with a pip install of
+# The GPU half of the checks as one script for a CUDA machine with a pip install of
 # torch: build diffuse against that torch's LibTorch, run the GPU tests, then the benchmarks
 # against the Python peer (with and without CUDA graphs, fp32 / tf32 / bf16). Writes its log and
 # the benchmarks' JSON to $OUT (default gpu-results/).

@@ -1,4 +1,4 @@
-// Checkpoints (issue 6): resuming is bit-identical to an uninterrupted run on CPU; the file is
+// Checkpoints: resuming is bit-identical to an uninterrupted run on CPU; the file is
 // written through a temporary name (none left behind; a failed write leaves the old file as it
 // was); load_model gives the trained EMA network; another shape, another kind or a file that is
 // no checkpoint is a clear InputError; Ctrl-C saves and exits with 130.

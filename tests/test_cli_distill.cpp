@@ -1,4 +1,4 @@
-// `diffuse distill` end to end (issue 8): a short distillation from the analytic ring writes a
+// `diffuse distill` end to end: a short distillation from the analytic ring writes a
 // checkpoint whose model `sample --model` draws in one step with the consistency sampler by
 // default and refuses to read with a score sampler; resume continues bit-identically (the target
 // network is in the checkpoint); bad input exits with code 2 naming what is wrong.

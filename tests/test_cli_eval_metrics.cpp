@@ -1,4 +1,4 @@
-// `diffuse train-classifier` and the metrics `diffuse eval` gained for issue 7, end to end:
+// `diffuse train-classifier` and the metrics `diffuse eval` gained, end to end:
 // kNN KL and subspace distance on exact mixture samples, the image metrics through a classifier
 // trained on synthetic MNIST-format files, --results, and the refusals of bad input.
 #include "core/config.h"

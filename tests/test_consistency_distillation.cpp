@@ -1,4 +1,4 @@
-// Consistency distillation and training (issue 8): with the exact ODE map as target the loss is
+// Consistency distillation and training: with the exact ODE map as target the loss is
 // zero (and not for a wrong student); the teacher's ODE step converges to the exact map at its
 // order; one objective step evaluates the teacher once per example per solver evaluation (Euler 1,
 // Heun 2, DPM-Solver-2 2: we count batched forward calls of the teacher and the rows they carry,

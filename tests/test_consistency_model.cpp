@@ -1,4 +1,4 @@
-// The consistency-model parameterization (issue 8; Song et al. 2023, eq. 7): f(x, t_min) = x
+// The consistency-model parameterization (Song et al. 2023, eq. 7): f(x, t_min) = x
 // exactly, by construction, for every process and backbone; the coefficients are the paper's for
 // edm; a consistency network keeps the checkpoint layout of its backbone; DSM training refuses it.
 #include "core/errors.h"

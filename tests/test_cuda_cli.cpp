@@ -1,4 +1,4 @@
-// The `diffuse` command on a GPU (issue 10), skipped without one: training on --device cuda
+// The `diffuse` command on a GPU, skipped without one: training on --device cuda
 // lowers the loss and its checkpoint samples on the CPU; `sample` replays CUDA graphs and its
 // samples equal the eager ones; bf16 autocast trains and samples on the GPU; `bench` times each
 // configuration with and without a graph and the two outputs agree.

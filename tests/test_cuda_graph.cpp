@@ -1,4 +1,4 @@
-// CUDA graphs for sampling (issue 10). On a GPU: every deterministic sampler's graph replay
+// CUDA graphs for sampling. On a GPU: every deterministic sampler's graph replay
 // equals its eager run to float32 rounding, for the captured x_T and for a new one (the input
 // is really copied in), generate() with graphs equals generate() without them, the partial last
 // batch included, and samplers that draw noise run eagerly with the same result. Everywhere:

@@ -1,4 +1,4 @@
-// Data-parallel training (issue 11): shards cover each batch exactly; the launch environment is
+// Data-parallel training: shards cover each batch exactly; the launch environment is
 // read strictly; 2 and 3 processes (by --nproc and by a launcher's environment) end with the
 // weights of 1 process with the same global batch, to float32 reduction rounding; a checkpoint
 // resumes on another number of processes; a killed rank stops the others with a clear error

@@ -1,4 +1,4 @@
-// DSM losses (issue 6): the analytic oracle (the exact score, the objective's minimiser) scores
+// DSM losses: the analytic oracle (the exact score, the objective's minimiser) scores
 // lower than a perturbed oracle under every process's loss, its eps loss equals the closed-form
 // minimum for Gaussian data, the weightings agree where they must, and times are drawn by each
 // process's convention.

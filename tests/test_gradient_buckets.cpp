@@ -1,4 +1,4 @@
-// Gradient buckets (issue 11): with a fake all-reduce that doubles (two identical ranks), every
+// Gradient buckets: with a fake all-reduce that doubles (two identical ranks), every
 // gradient and scalar comes out doubled; buckets start during the backward pass, in order; a
 // parameter used twice arrives once, whole; two backward passes before finish() fall back to the
 // accumulated gradients; an unused parameter sums zeros.

@@ -1,4 +1,4 @@
-// Class conditioning and classifier-free guidance (issue 6): the guidance arithmetic on a model
+// Class conditioning and classifier-free guidance: the guidance arithmetic on a model
 // with a known answer, the mlp's label embedding, and end to end: an mlp trained on the
 // 8-Gaussian ring with each sample's component as its label puts its samples of label c in
 // mode c, and guidance sharpens that.

@@ -1,4 +1,4 @@
-// The trained-network kinds (issue 6): output shapes, declared parameterizations per process, the
+// The trained-network kinds: output shapes, declared parameterizations per process, the
 // preconditioning at initialisation, the subspace form's orthogonal part, finite outputs over a
 // process's whole time range.
 #include "core/errors.h"

@@ -1,4 +1,4 @@
-// Precision options (issue 10): bf16 autocast really runs the networks in bfloat16 (their
+// Precision options: bf16 autocast really runs the networks in bfloat16 (their
 // output moves by bfloat16's rounding, not more, and comes back float32), only inside the
 // scope, and fp32 is restored bit for bit; reduced precision with float64 is refused; training
 // with --precision bf16 reaches the float32 run's loss.

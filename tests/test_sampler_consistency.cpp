@@ -1,4 +1,4 @@
-// The `consistency` sampler (issue 8; Song et al. 2023, Algorithm 1) with the exact consistency
+// The `consistency` sampler (Song et al. 2023, Algorithm 1) with the exact consistency
 // function of Gaussian data: one step is f(x_T, T) with one evaluation; with more steps the
 // re-noising keeps the output distribution exact, which checks the forward transition from
 // t_min; a consistency model refuses every other sampler.

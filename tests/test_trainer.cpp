@@ -1,4 +1,4 @@
-// The trainer (issue 6): a short run on the ring lowers the DSM loss for every network kind; the
+// The trainer: a short run on the ring lowers the DSM loss for every network kind; the
 // schedule, the EMA and the logs behave; a NaN or Inf loss stops the run with a message naming
 // the step and the last good checkpoint, which stays intact.
 #include "core/errors.h"

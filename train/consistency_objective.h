@@ -1,4 +1,4 @@
-// Consistency distillation and consistency training as a Trainer objective (issue 8; Song et al.
+// Consistency distillation and consistency training as a Trainer objective (Song et al.
 // 2023, Algorithms 2 and 3; Song & Dhariwal 2023). Each step: N from the schedule, a pair
 // (t_n, t_{n+1}) per example, x_{t_{n+1}} from the data, x_hat_{t_n} from the teacher's ODE step
 // (or the one-sample estimate without a teacher), the consistency loss against the target network

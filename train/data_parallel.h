@@ -1,4 +1,4 @@
-// Data parallelism for training (issue 11) on PyTorch's own distributed layer (c10d: a TCP store
+// Data parallelism for training on PyTorch's own distributed layer (c10d: a TCP store
 // for the rendezvous, Gloo's process group for the collectives). Every rank holds the same
 // weights, computes the gradient of its shard of each global batch, and the gradients are summed
 // over the ranks before clipping and the optimiser step, so each rank takes the step one process

@@ -1,4 +1,4 @@
-// The `distill:` section of a run config (issue 8): consistency distillation from a teacher
+// The `distill:` section of a run config: consistency distillation from a teacher
 // (Song et al. 2023, "Consistency Models", Algorithm 2) or consistency training without one
 // (Algorithm 3, with the improvements of Song & Dhariwal 2023). Defaults live here only; the
 // `train:` section still sets steps, batch, optimiser, schedule, EMA, logs and checkpoints.

@@ -1,4 +1,4 @@
-// Few-shot fine-tuning through a shared latent subspace (issue 9; the seed talk's "Good sharing
+// Few-shot fine-tuning through a shared latent subspace (the seed talk's "Good sharing
 // latent guarantees few-shot efficiency"). Source and target share the latent: X_s = A_s z,
 // X_ta = A_ta z, so the target score is A_ta s_latent(A_ta^T x, t) - (I - A_ta A_ta^T) x / sigma^2
 // with s_latent learned from the source. Fine-tuning freezes s_latent and learns A (and any

@@ -1,4 +1,4 @@
-// The `finetune:` section of a run config (issue 9): few-shot fine-tuning of a pretrained
+// The `finetune:` section of a run config: few-shot fine-tuning of a pretrained
 // `subspace` model on N target samples. Defaults live here only.
 //
 //   finetune:

@@ -1,4 +1,4 @@
-// Gradient buckets for data-parallel training (issue 11): the sum over ranks of each bucket
+// Gradient buckets for data-parallel training: the sum over ranks of each bucket
 // starts as soon as the backward pass has produced every gradient in it, so communication
 // overlaps the rest of the backward pass (what Python's DDP Reducer does).
 //

@@ -1,4 +1,4 @@
-// Where a data-parallel training process stands (issue 11), read from the environment every
+// Where a data-parallel training process stands, read from the environment every
 // launcher sets: torchrun, a cluster scheduler's wrapper, or `diffuse train --nproc N` itself.
 //
 //   RANK         this process, 0..WORLD_SIZE-1       MASTER_ADDR  where rank 0's store listens

@@ -1,4 +1,4 @@
-// The optimiser and its learning-rate schedule (issue 6): Adam (Kingma & Ba 2015) or AdamW
+// The optimiser and its learning-rate schedule: Adam (Kingma & Ba 2015) or AdamW
 // (Loshchilov & Hutter 2019); linear warm-up over `warmup` steps, then constant or a cosine
 // decay to min_lr at the last step (Loshchilov & Hutter 2017, without restarts).
 //

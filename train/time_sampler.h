@@ -1,4 +1,4 @@
-// How a DSM loss draws training times t (issue 6): uniform on [t_min, t_max] (the integral
+// How a DSM loss draws training times t: uniform on [t_min, t_max] (the integral
 // (1/(T - delta)) int_delta^T dt of the seed talk's objective; DDPM, flow matching), or
 // log-normal in the noise level, log(sigma / alpha) ~ N(P_mean, P_std^2) (Karras et al. 2022,
 // Sec. 5 "Training": P_mean = -1.2, P_std = 1.2), mapped to t through lambda's inverse.

@@ -1,4 +1,4 @@
-// The `train:` section of a run config (issue 6): optimiser, schedule, EMA, logging, checkpoints,
+// The `train:` section of a run config: optimiser, schedule, EMA, logging, checkpoints,
 // the DSM loss and where the training data comes from. Defaults live here only.
 //
 //   train:

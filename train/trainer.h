@@ -1,4 +1,4 @@
-// DSM training of a score network (issue 6). The loop is split into pieces, each in its own file:
+// DSM training of a score network. The loop is split into pieces, each in its own file:
 // data (training_data.h), the loss (dsm_loss.h, time_sampler.h), one step (train_step.h), the EMA
 // (ema.h), evaluation (dsm_eval.h), logging (train_monitor.h) and checkpoints (checkpoint.h);
 // this class wires them together. It never parses argv and never exits: a NaN or Inf loss is a
@@ -46,9 +46,9 @@ struct TrainSetup {
   ModelConfig model;
   TrainConfig train;
   torch::TensorOptions options;
-  // Another objective than DSM (train/training_objective.h; issue 8's consistency distillation).
+  // Another objective than DSM (train/training_objective.h: consistency distillation).
   std::shared_ptr<TrainingObjective> objective = nullptr;
-  // Data-parallel training over several processes (issue 11); null: this process alone. Each
+  // Data-parallel training over several processes; null: this process alone. Each
   // rank takes its shard of every batch; rank 0 alone writes the log, config and checkpoints.
   std::shared_ptr<DataParallel> parallel = nullptr;
 };

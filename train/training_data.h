@@ -1,4 +1,4 @@
-// Where training batches come from (issue 6): synthetic data (mixtures, two-moons) drawn fresh
+// Where training batches come from: synthetic data (mixtures, two-moons) drawn fresh
 // every step, or a fixed data set (the idx images, or data_size > 0 synthetic samples) served by
 // the seeded Batcher. Batch k depends only on (seed, k), so a resumed run sees the same batches.
 //

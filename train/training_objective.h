@@ -1,4 +1,4 @@
-// The Trainer's seam for objectives other than denoising score matching (issue 8: consistency
+// The Trainer's seam for objectives other than denoising score matching (consistency
 // distillation and training). The Trainer keeps data, optimiser, schedule, EMA, logs, checkpoints,
 // resume and the NaN guards; an objective supplies the loss of a batch and whatever state it
 // adds (a target network), which checkpoints then carry under its names.
