@@ -11,6 +11,15 @@ bool from_checkpoint(const std::string& section) {
   return section == "process" || section == "data" || section == "model";
 }
 
+// The data a checkpoint was trained on, except which images of the same set are used: an
+// evaluation on held-out images (`--set data.split=test`) measures the same network on the same
+// distribution, so split and per_class may differ; path, kind and classes may not.
+DataConfig trained_distribution(DataConfig data) {
+  data.split.reset();
+  data.per_class.reset();
+  return data;
+}
+
 }  // namespace
 
 RunConfig load_checkpoint_run_config(const cxxopts::ParseResult& args,
@@ -39,11 +48,13 @@ RunConfig load_checkpoint_run_config(const cxxopts::ParseResult& args,
   };
   for (const auto& [section, differs] :
        {std::pair<const char*, bool>{"process", changed(config.process, original.process)},
-        {"data", changed(config.data, original.data)},
+        {"data", changed(trained_distribution(config.data), trained_distribution(original.data))},
         {"model", changed(config.model, original.model)}})
     if (differs)
       throw InputError(std::string("config: ") + section + " comes from the checkpoint " +
-                       checkpoint + " (what the network was trained on) and cannot be changed");
+                       checkpoint + " (what the network was trained on) and cannot be changed" +
+                       (section == std::string("data") ? " (except data.split and data.per_class)"
+                                                       : ""));
   return config;
 }
 

@@ -2,7 +2,8 @@
 // `eval --model`): the checkpoint's own config is the base, so process, data and model are what
 // the network was trained with; a --config file adds its other sections (sampler, sample,
 // metrics, ...), then --set and the command's flags apply. Changing process, data or model of a
-// checkpoint is an InputError.
+// checkpoint is an InputError, except data.split and data.per_class of images (held-out data of
+// the same distribution).
 #pragma once
 
 #include "apps/cli.h"

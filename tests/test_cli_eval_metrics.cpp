@@ -159,5 +159,39 @@ TEST(CliEvalMetricsTest, ClassifierTrainsAndMeasuresImageSamples) {
   EXPECT_TRUE(contains(ring.output, "image data")) << ring.output;
 }
 
+TEST(CliEvalMetricsTest, ACheckpointIsMeasuredOnHeldOutImagesButNotOnOtherData) {
+  // `eval --model` may pick other images of the set the network was trained on (split,
+  // per_class): the held-out DSM loss of the estimation-error measurements. Anything else of
+  // `data` still comes from the checkpoint.
+  TempDir dir;
+  const auto folder = dir.path() / "images";
+  write_idx_folder(folder, synthetic_images(40, 3), synthetic_images(40, 4));
+  const auto config = dir.write(
+      "run.yaml", "seed: 5\nprocess: {kind: vp-linear}\ndata: {kind: idx, path: '" +
+                      folder.string() + "', per_class: 2}\n"
+                      "model: {kind: mlp, width: 32, depth: 2, embedding_dim: 16}\n"
+                      "train: {steps: 4, batch_size: 8, warmup: 1, checkpoint_every: 4, "
+                      "eval_size: 0, out: '" + dir.file("run") + "'}\n");
+  ASSERT_EQ(run_diffuse("train --config " + config).exit_code, 0);
+  const std::string eval = "eval --model " + dir.file("run/checkpoint.pt") + " --num-draws 256";
+  const auto loss = [&](const std::string& settings) {
+    const auto r = run_diffuse(eval + settings);
+    EXPECT_EQ(r.exit_code, 0) << settings << "\n" << r.output;
+    return r.exit_code == 0 ? last_json(r.output)["dsm_loss"].get<double>() : NAN;
+  };
+  // The same draws on the same images give the same loss; other images another one.
+  const double trained_on = loss("");
+  EXPECT_EQ(loss(" --set data.split=train --set data.per_class=2"), trained_on);
+  const double held_out = loss(" --set data.split=test");
+  EXPECT_NE(held_out, trained_on);
+  EXPECT_NE(loss(" --set data.split=test --set data.per_class=1"), held_out);
+  for (const char* other : {" --set data.classes=[3]", " --set data.path=/elsewhere"}) {
+    const auto r = run_diffuse(eval + other);
+    EXPECT_EQ(r.exit_code, 2) << other << "\n" << r.output;
+    EXPECT_TRUE(contains(r.output, "data comes from the checkpoint")) << r.output;
+    EXPECT_TRUE(contains(r.output, "except data.split and data.per_class")) << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace diffuse::testing
