@@ -71,6 +71,24 @@ def fit_slope(xs, ys):
     return float(np.polyfit(lx, ly, 1)[0])
 
 
+def bootstrap_means(groups, statistic, draws, seed):
+    """The statistic of the per-group means and its 95% percentile interval, resampling each
+    group (e.g. the seeds or target sets of one n) with replacement. Returns (value, low, high,
+    dropped): dropped counts draws where the statistic was not finite (e.g. a non-positive
+    excess); the bounds are nan when more than a tenth of the draws were."""
+    import numpy as np
+    groups = [np.asarray(g, float) for g in groups]
+    value = statistic([g.mean() for g in groups])
+    rng = np.random.default_rng(seed)
+    picks = [g[rng.integers(0, len(g), size=(draws, len(g)))].mean(axis=1) for g in groups]
+    stats = np.array([statistic([p[i] for p in picks]) for i in range(draws)])
+    finite = stats[np.isfinite(stats)]
+    if len(finite) < 0.9 * draws:  # too many undefined draws for a percentile interval
+        return value, float("nan"), float("nan"), draws - len(finite)
+    low, high = np.percentile(finite, [2.5, 97.5])
+    return value, float(low), float(high), draws - len(finite)
+
+
 def check_binary(diffuse):
     if not os.path.exists(diffuse):
         sys.exit("%s not found: build first (scripts/build.sh) or pass --diffuse PATH" % diffuse)

@@ -152,33 +152,6 @@ def log_of(folder):
 
 # --- statistics --------------------------------------------------------------------------------
 
-def slope_of(ns, means):
-    """Least-squares slope of log(mean) against log(n); nan unless >= 2 positive points."""
-    import numpy as np
-    ns, means = np.asarray(ns, float), np.asarray(means, float)
-    keep = means > 0
-    if keep.sum() < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(ns[keep]), np.log(means[keep]), 1)[0])
-
-
-def bootstrap(groups, statistic, draws, seed):
-    """The statistic of the per-group means and its 95% percentile interval, resampling each
-    group (the target sets of one n) with replacement. Returns (value, low, high, dropped):
-    dropped counts draws where the statistic was not finite (e.g. a non-positive excess)."""
-    import numpy as np
-    groups = [np.asarray(g, float) for g in groups]
-    value = statistic([g.mean() for g in groups])
-    rng = np.random.default_rng(seed)
-    picks = [g[rng.integers(0, len(g), size=(draws, len(g)))].mean(axis=1) for g in groups]
-    stats = np.array([statistic([p[i] for p in picks]) for i in range(draws)])
-    finite = stats[np.isfinite(stats)]
-    if len(finite) < 0.9 * draws:  # too many undefined draws for a percentile interval
-        return value, float("nan"), float("nan"), draws - len(finite)
-    low, high = np.percentile(finite, [2.5, 97.5])
-    return value, float(low), float(high), draws - len(finite)
-
-
 def fmt(b, digits=2):
     """value [low, high]; digits 3: three significant digits, else that many decimals."""
     f = "%.3g" if digits == 3 else "%%.%df" % digits
@@ -265,10 +238,13 @@ def main():
 def analyse(a, shots, latents, errors, floors, records):
     """Slopes, plateaus and ratios with their bootstrap intervals (tuples value, low, high,
     dropped draws)."""
-    import numpy as np
     large = [n for n in shots if n >= 4 * a.latent_dim]  # the shots span the subspace
     n_max = max(shots)
     stats = {"large_from": min(large) if large else None, "n_max": n_max}
+
+    def boot(groups, statistic, seed):
+        return cli.bootstrap_means(groups, statistic, a.boot, seed)
+
     seed = 12345
     for name in latents:
         seed += 1
@@ -276,33 +252,31 @@ def analyse(a, shots, latents, errors, floors, records):
         big = [errors[(name, n)] for n in large]
         floor = floors[name]
         s = {}
-        s["slope_all"] = bootstrap(groups, lambda m: slope_of(shots, m), a.boot, seed)
-        s["slope_large"] = bootstrap(big, lambda m: slope_of(large, m), a.boot, seed + 100)
+        s["slope_all"] = boot(groups, lambda m: cli.fit_slope(shots, m), seed)
+        s["slope_large"] = boot(big, lambda m: cli.fit_slope(large, m), seed + 100)
         # Above the latent's own floor: the n_ta^{-1/2} term of the bound alone.
-        s["excess_slope_all"] = bootstrap(
-            groups, lambda m: slope_of(shots, [v - floor for v in m])
-            if min(m) > floor else float("nan"), a.boot, seed + 200)
-        s["excess_slope_large"] = bootstrap(
-            big, lambda m: slope_of(large, [v - floor for v in m])
-            if min(m) > floor else float("nan"), a.boot, seed + 300)
-        s["error_n_max"] = bootstrap([errors[(name, n_max)]], lambda m: m[0], a.boot, seed + 400)
-        s["over_floor_n_max"] = bootstrap([errors[(name, n_max)]], lambda m: m[0] / floor,
-                                          a.boot, seed + 500)
+        s["excess_slope_all"] = boot(
+            groups, lambda m: cli.fit_slope(shots, [v - floor for v in m])
+            if min(m) > floor else float("nan"), seed + 200)
+        s["excess_slope_large"] = boot(
+            big, lambda m: cli.fit_slope(large, [v - floor for v in m])
+            if min(m) > floor else float("nan"), seed + 300)
+        s["error_n_max"] = boot([errors[(name, n_max)]], lambda m: m[0], seed + 400)
+        s["over_floor_n_max"] = boot([errors[(name, n_max)]], lambda m: m[0] / floor, seed + 500)
         # Stationarity: the error's relative change over the last 100 fine-tuning steps.
         drift = [(r["score_error"] - r["score_error_100_before_end"])
                  / r["score_error_100_before_end"] for r in records
                  if r["latent"] == name and r["n"] == n_max
                  and r.get("score_error_100_before_end")]
-        s["last_100_steps_change"] = bootstrap([drift], lambda m: m[0], a.boot, seed + 600) \
-            if drift else None
+        s["last_100_steps_change"] = boot([drift], lambda m: m[0], seed + 600) if drift else None
         stats[name] = s
     if "good" in latents:
         for name in latents:
             if name == "good":
                 continue
-            stats[name]["over_good_n_max"] = bootstrap(
+            stats[name]["over_good_n_max"] = boot(
                 [errors[(name, n_max)], errors[("good", n_max)]], lambda m: m[0] / m[1],
-                a.boot, seed + 700)
+                seed + 700)
     return stats
 
 
@@ -430,7 +404,6 @@ def write_readme(a, rows, floors, latents, stats, seconds, clock, work):
     if args:
         timing += (" This output came from `%s %s` (--diffuse, --work and --out only say where "
                    "the binary and the files are)." % (command, args))
-    s = stats["good"]
     stationary = []
     for name in latents:
         c = stats[name].get("last_100_steps_change")

@@ -188,33 +188,6 @@ def mean_sd(values):
     return m, sd
 
 
-def slope_of(ns, means):
-    """Least-squares slope of log(mean) against log(n); nan unless >= 2 positive points."""
-    import numpy as np
-    ns, means = np.asarray(ns, float), np.asarray(means, float)
-    keep = means > 0
-    if keep.sum() < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(ns[keep]), np.log(means[keep]), 1)[0])
-
-
-def bootstrap(groups, statistic, draws, seed):
-    """The statistic of the per-group means and its 95% percentile interval, each group (the
-    target sets of one n) resampled with replacement: (value, low, high); nan bounds when more
-    than a tenth of the draws give no finite value."""
-    import numpy as np
-    groups = [np.asarray(g, float) for g in groups]
-    value = statistic([g.mean() for g in groups])
-    rng = np.random.default_rng(seed)
-    picks = [g[rng.integers(0, len(g), size=(draws, len(g)))].mean(axis=1) for g in groups]
-    stats = np.array([statistic([p[i] for p in picks]) for i in range(draws)])
-    finite = stats[np.isfinite(stats)]
-    if len(finite) < 0.9 * draws:
-        return value, float("nan"), float("nan")
-    low, high = np.percentile(finite, [2.5, 97.5])
-    return value, float(low), float(high)
-
-
 def fmt(b):
     return "%.2f [%.2f, %.2f]" % tuple(b[:3])
 
@@ -302,10 +275,10 @@ def main():
     # Bootstrap over the target sets of each n (the real-image floor is one evaluation).
     frechet = [[x["frechet"] for x in r["reps"]] for r in tuned]
     missed = [[1 - x["accuracy"] for x in r["reps"]] for r in tuned]
-    slope = bootstrap(frechet, lambda m: slope_of(ns, m), a.boot, 1)
-    slope_excess = bootstrap(frechet, lambda m: slope_of(ns, [v - floor for v in m])
+    slope = cli.bootstrap_means(frechet, lambda m: cli.fit_slope(ns, m), a.boot, 1)
+    slope_excess = cli.bootstrap_means(frechet, lambda m: cli.fit_slope(ns, [v - floor for v in m])
                              if min(m) > floor else float("nan"), a.boot, 2)
-    slope_miss = bootstrap(missed, lambda m: slope_of(ns, m), a.boot, 3)
+    slope_miss = cli.bootstrap_means(missed, lambda m: cli.fit_slope(ns, m), a.boot, 3)
     timings["total_s"] = time.time() - started
 
     command = "/usr/bin/python3 scripts/few_shot_fmnist.py " + " ".join(sys.argv[1:])

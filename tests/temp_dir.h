@@ -1,6 +1,8 @@
 // Scratch files for tests: a fresh directory that is removed with its contents when it goes away.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 
@@ -25,5 +27,9 @@ class TempDir {
 
 // A file's whole contents, bytes as they are ("" when it cannot be read).
 std::string read_bytes(const std::string& path);
+
+// A pid of no running process (a child that has exited and been reaped): the owner of a stale
+// temporary file left by a killed run.
+pid_t dead_pid();
 
 }  // namespace diffuse::testing

@@ -1,6 +1,5 @@
 // write_file_atomically: content lands whole or not at all, temporaries never stay behind.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -129,17 +128,8 @@ TEST_F(AtomicFileTest, EnsureParentDirectoryUnderAFileIsAnInputError) {
   EXPECT_THROW(ensure_parent_directory(path("plain/sub/out.txt")), InputError);
 }
 
-// A pid of no running process: a child that has exited and been reaped.
-pid_t dead_pid() {
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return child;
-}
-
 TEST_F(AtomicFileTest, StaleTemporaryOfADeadWriterIsRemovedOnTheFirstWrite) {
-  const std::string dead = std::to_string(dead_pid());
+  const std::string dead = std::to_string(testing::dead_pid());
   const std::vector<std::string> kept = {
       "out.txt.tmp-" + std::to_string(::getpid()) + "-7",   // this process: another thread
       "out.txt.tmp-" + std::to_string(::getppid()) + "-0",  // a live process
@@ -159,7 +149,7 @@ TEST_F(AtomicFileTest, StaleTemporaryOfADeadWriterIsRemovedOnTheFirstWrite) {
 
 TEST_F(AtomicFileTest, RemoveStaleTemporariesKeepsALiveWritersFile) {
   const std::string live = path("model.pt.tmp-" + std::to_string(::getpid()) + "-0");
-  const std::string stale = path("model.pt.tmp-" + std::to_string(dead_pid()) + "-1");
+  const std::string stale = path("model.pt.tmp-" + std::to_string(testing::dead_pid()) + "-1");
   std::ofstream(live) << "writing";
   std::ofstream(stale) << "junk";
   remove_stale_temporaries(path("model.pt"));

@@ -12,7 +12,6 @@
 #include "train/optimizer.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -473,15 +472,6 @@ TEST(NonFiniteInputCli, FinetuneDataWithANaNRowIsAnInputError) {
 }
 
 // --- a temporary file left by a killed run -----------------------------------------------------
-
-// A pid of no running process: a child that has exited and been reaped.
-pid_t dead_pid() {
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return child;
-}
 
 TEST(StaleTemporaryCli, TrainRemovesADeadRunsTemporaryAndKeepsALiveOnes) {
   TempDir dir;
