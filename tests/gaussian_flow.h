@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace diffuse::testing {
@@ -55,6 +56,16 @@ inline double log_log_slope(const std::vector<double>& steps, const std::vector<
     sxx += dx * dx;
   }
   return sxy / sxx;
+}
+
+// The slopes between consecutive points, "a, b, ..." (how far the fit is from the asymptote).
+inline std::string pairwise_slopes(const std::vector<double>& steps,
+                                   const std::vector<double>& errors) {
+  std::string text;
+  for (std::size_t i = 0; i + 1 < steps.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(std::log(errors[i + 1] / errors[i]) /
+                                             std::log(steps[i + 1] / steps[i]));
+  return text;
 }
 
 // RMS distance between a deterministic sampler's output and the exact ODE map from the same x_T.

@@ -33,16 +33,20 @@ double slope_of(const std::string& sampler, const std::string& kind, const std::
   }
   const double slope = log_log_slope(steps, errors);
   std::cout << "[measured] " << sampler << " on " << kind << " (" << grid
-            << " grid): slope " << slope << "\n";
+            << " grid): slope " << slope << " (pairwise " << pairwise_slopes(steps, errors)
+            << ")\n";
   return slope;
 }
 
 TEST(AcceleratedTest, IsSecondOrderOnLogSnrGrids) {
+  // Pairwise slopes -1.76, -1.82 (vp-linear), -1.74, -1.81 (vp-cosine) over K = 16..64 approach
+  // -2 from above; the map is linear in x_T, so no seed moves them.
   for (const char* kind : {"vp-linear", "vp-cosine"})
     EXPECT_NEAR(slope_of("li-accelerated-2", kind, "logsnr"), -2.0, 0.25) << kind;
 }
 
 TEST(AcceleratedTest, IsSecondOrderOnTheDiscreteSchedule) {
+  // Pairwise slopes -1.69, -1.80 approach -2 from above.
   EXPECT_NEAR(slope_of("li-accelerated-2", "ddpm", "ddpm"), -2.0, 0.3);
 }
 
@@ -98,14 +102,25 @@ TEST(KthOrderTest, OneStepMatchesTheExactMapToOrderPlusOne) {
       errors.push_back((out - exact).pow(2).mean().sqrt().item<double>());
     }
     const double slope = log_log_slope(inverse_delta, errors);
-    std::cout << "[measured] li-kth-" << k << " one-step local error: slope " << slope << "\n";
-    EXPECT_LT(slope, -(k + 1.0) + 0.3) << "K = " << k;
+    std::cout << "[measured] li-kth-" << k << " one-step local error: slope " << slope
+              << " (pairwise " << pairwise_slopes(inverse_delta, errors) << ")\n";
+    // Local order = global order + 1, the global order being the smaller of the refinement's
+    // K and the Newton-Cotes quadrature's (K for even K, K + 1 for odd: Simpson at K = 3):
+    // 2, 3..4, 4, so local slopes -3, -4..-5, -5. The step is linear in x, so no seed moves
+    // the slope; 0.3 covers the distance from the asymptote (pairwise slopes -2.89, -2.93;
+    // -4.79, -5.05; -4.69, -4.85).
+    const double fastest = k == 2 ? 3.0 : 5.0, slowest = k == 3 ? 4.0 : fastest;
+    EXPECT_TRUE(slope < -slowest + 0.3 && slope > -fastest - 0.3) << "K = " << k << ": " << slope;
   }
 }
 
 TEST(KthOrderTest, GlobalOrders) {
+  // Orders 2, 3..4 (formal 3, Simpson's quadrature 4; measured -4.12), 4, as in the local test;
+  // the windows cover the distance from the asymptote (pairwise slopes -1.95, -1.99; -4.11,
+  // -4.13; -3.98, -4.00) and no seed moves them (the map is linear in x_T).
   EXPECT_NEAR(slope_of("li-kth-2", "vp-linear", "logsnr", {64, 128, 256}), -2.0, 0.3);
-  EXPECT_LT(slope_of("li-kth-3", "vp-linear", "logsnr"), -2.7);
+  const double third = slope_of("li-kth-3", "vp-linear", "logsnr");
+  EXPECT_TRUE(third < -3.0 + 0.3 && third > -4.0 - 0.3) << third;
   EXPECT_NEAR(slope_of("li-kth-4", "vp-linear", "logsnr"), -4.0, 0.3);
 }
 

@@ -20,17 +20,19 @@ double error_of(const std::string& sampler, const ProcessPtr& process, int steps
   return ode_map_error(config, process, GaussianTarget{});
 }
 
-double slope_of(const std::string& sampler, const std::string& kind) {
+double slope_of(const std::string& sampler, const std::string& kind,
+                const std::vector<int>& ks = {16, 32, 64}) {
   ProcessConfig process_config;
   process_config.kind = kind;
   const auto process = make_process(process_config);
   std::vector<double> steps, errors;
-  for (int k : {16, 32, 64}) {
+  for (int k : ks) {
     steps.push_back(k);
     errors.push_back(error_of(sampler, process, k));
   }
   const double slope = log_log_slope(steps, errors);
-  std::cout << "[measured] " << sampler << " on " << kind << ": slope " << slope << "\n";
+  std::cout << "[measured] " << sampler << " on " << kind << ": slope " << slope
+            << " (pairwise " << pairwise_slopes(steps, errors) << ")\n";
   return slope;
 }
 
@@ -39,11 +41,17 @@ TEST(UniPcTest, OrdersOnLogSnrGrids) {
     for (int p = 1; p <= 3; ++p) {
       const std::string name = std::string("unipc-") + variant + "-" + std::to_string(p);
       for (const char* kind : {"vp-linear", "edm"}) {
-        const double slope = slope_of(name, kind);
-        if (p < 3)
-          EXPECT_NEAR(slope, -(p + 1.0), 0.3) << name << " on " << kind;
-        else
-          EXPECT_TRUE(slope < -2.7 && slope > -4.3) << name << " on " << kind << ": " << slope;
+        // The error is linear in x_T (Gaussian data), so its ratio between K, hence the slope,
+        // is the same for every seed; the windows cover the distance from the asymptote. p = 1,
+        // 2: pairwise slopes within 0.28 of -(p + 1) (-2.21..-1.88, -3.14..-2.72). p = 3, over
+        // K = 64..256 where the pairwise slopes are smooth (-3.68, -3.87 on vp-linear; -3.62,
+        // -3.86 on edm): between the warm-up step's global order 3 and the later steps' 4.
+        if (p < 3) {
+          EXPECT_NEAR(slope_of(name, kind), -(p + 1.0), 0.3) << name << " on " << kind;
+        } else {
+          const double slope = slope_of(name, kind, {64, 128, 256});
+          EXPECT_TRUE(slope < -3.0 && slope > -4.0) << name << " on " << kind << ": " << slope;
+        }
       }
     }
   }
