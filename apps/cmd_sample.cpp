@@ -14,6 +14,7 @@
 #include "models/guidance.h"
 #include "samplers/generate.h"
 #include "samplers/registry.h"
+#include "samplers/sampler_table.h"
 
 #include <iomanip>
 #include <iostream>
@@ -24,7 +25,7 @@ namespace {
 
 constexpr int kNameWidth = 26;  // the longest name, dpm-solver++3m-corrected, plus a gap
 
-void list_samplers(const ForwardProcess& process, int steps) {
+void list_samplers(int steps) {
   std::cout << std::left << std::setw(kNameWidth) << "name" << std::setw(7) << "order"
             << std::setw(12) << "stochastic" << std::setw(14)
             << ("NFE(K=" + std::to_string(steps) + ")") << "processes\n";
@@ -33,7 +34,6 @@ void list_samplers(const ForwardProcess& process, int steps) {
               << (row.stochastic ? "yes" : "no") << std::setw(14)
               << (row.adaptive ? std::string("adaptive") : std::to_string(row.nfe(steps)))
               << row.supported_processes() << "   " << row.description << "\n";
-  (void)process;
 }
 
 }  // namespace
@@ -63,6 +63,7 @@ int run_sample(int argc, char** argv) {
       cxxopts::value<std::string>())("o,out", "output .npy (config key: sample.out)",
                                      cxxopts::value<std::string>())(
       "list-samplers", "list every sampler with its order, NFE and processes")(
+      "markdown", "with --list-samplers: as the Markdown table of the README")(
       "model",
       "a trained checkpoint (diffuse train): sample its EMA weights with its process, "
       "data and model",
@@ -85,8 +86,13 @@ int run_sample(int argc, char** argv) {
     return 0;
   }
   const auto process = make_process(config.process);
+  if (args.count("markdown") && !args.count("list-samplers"))
+    throw InputError("--markdown goes with --list-samplers (it prints the sampler table)");
   if (args.count("list-samplers")) {
-    list_samplers(*process, config.sampler.steps);
+    if (args.count("markdown"))
+      std::cout << sampler_table_markdown();
+    else
+      list_samplers(config.sampler.steps);
     return 0;
   }
   config.sampler =

@@ -1,5 +1,5 @@
-// One prediction, many views (DESIGN.md): a network predicts eps, x0, v, the ODE velocity or the
-// score; with x = alpha x0 + sigma eps every one of them determines (x0, eps) at (x, t). This is
+// One prediction, many views (docs/design.md): a network predicts eps, x0, v, the ODE velocity
+// or the score; with x = alpha x0 + sigma eps every one of them determines (x0, eps) at (x, t). This is
 // the only place the conversions are written; the Denoiser view and the DSM targets call it.
 #pragma once
 

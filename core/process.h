@@ -1,4 +1,4 @@
-// Forward processes: x_t = alpha(t) x_0 + sigma(t) eps, eps ~ N(0, I) (DESIGN.md, "The one
+// Forward processes: x_t = alpha(t) x_0 + sigma(t) eps, eps ~ N(0, I) (docs/design.md, "The one
 // forward-process picture"). A process is a small immutable value behind one interface; every
 // quantity a sampler or loss needs follows from alpha and sigma.
 //
@@ -73,10 +73,11 @@ class ForwardProcess {
 
 using ProcessPtr = std::shared_ptr<const ForwardProcess>;
 
-// The names make_process accepts, in DESIGN.md's order.
+// The names make_process accepts, in docs/design.md's order.
 const std::vector<std::string>& process_kinds();
 
-// What a run's `process:` section says. Unset fields take the kind's defaults (DESIGN.md table).
+// What a run's `process:` section says. Unset fields take the kind's defaults (the process table
+// of docs/design.md).
 struct ProcessConfig {
   std::string kind = "vp-linear";
   std::optional<double> t_min, t_max;

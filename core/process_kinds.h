@@ -1,4 +1,5 @@
-// Constructors of the concrete forward processes (DESIGN.md's table), used by make_process.
+// Constructors of the concrete forward processes (the process table of docs/design.md), used by
+// make_process.
 // Each checks its own time range and throws InputError naming the offending field.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Time grids (DESIGN.md "TimeGrid"): descending times with both endpoints exact. Grids in a
+// Time grids (docs/design.md "Interfaces"): descending times with both endpoints exact. Grids in a
 // variable other than t (lambda, s^(1/rho)) are built in that variable on the host in float64
 // and mapped back through the process's t_of_lambda, so they work for every process.
 #include "core/time_grid.h"
@@ -62,7 +62,7 @@ std::vector<double> times_of_lambdas(const ForwardProcess& process,
   return grid;
 }
 
-// One row per grid kind (a table, not a switch: STYLE.md lesson 5).
+// One row per grid kind (a table, not a switch).
 struct GridKind {
   const char* name;
   std::function<std::vector<double>(const ForwardProcess&, double, double,

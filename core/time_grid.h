@@ -1,4 +1,4 @@
-// Time grids for samplers: separate functions of a forward process (STYLE.md, lesson 3). Each
+// Time grids for samplers: separate functions of a forward process. Each
 // returns K + 1 strictly decreasing times t_0 = t_start > t_1 > ... > t_K = t_end for K steps,
 // both endpoints included exactly (no trailing 0: a sampler ends at t_end, usually t_min).
 //

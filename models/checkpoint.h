@@ -1,4 +1,4 @@
-// Checkpoint files (DESIGN.md "Files on disk"): one torch::serialize archive holding
+// Checkpoint files (docs/design.md "Files on disk"): one torch::serialize archive holding
 //   format  "diffuse-checkpoint-1"      kind    the model.kind        step  the training step
 //   config  the resolved run config (YAML text: process, data, model, train, ...)
 //   model   the network's parameters and buffers   ema  the same, of the EMA weights

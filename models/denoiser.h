@@ -1,4 +1,4 @@
-// The Denoiser view (DESIGN.md "One prediction, many views"): wraps a ScoreModel and a forward
+// The Denoiser view (docs/design.md "One prediction, many views"): wraps a ScoreModel and a forward
 // process and answers, at (x, t), whichever prediction a sampler's formula uses. It also counts
 // score evaluations, so a sampler's reported NFE can be checked against what it spent.
 //

@@ -1,6 +1,6 @@
 // What a trained network's output means and how its input and output are scaled: the
 // preconditioning of Karras et al. 2022 ("EDM"), Table 1, generalised to every process of
-// DESIGN.md. A network computes a raw function F and the model returns
+// docs/design.md. A network computes a raw function F and the model returns
 //
 //   out(x, t) = c_skip x + c_out F(c_in x, c_noise)
 //

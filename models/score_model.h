@@ -1,5 +1,5 @@
 // The one interface every score network and the analytic mixture oracle implement
-// (DESIGN.md "Interfaces"). A model maps (x, t) to its declared parameterization; it never
+// (docs/design.md "Interfaces"). A model maps (x, t) to its declared parameterization; it never
 // knows which sampler calls it. Wrap it in a Denoiser (models/denoiser.h) to get the other views.
 //
 //   std::shared_ptr<ScoreModel> model = make_model(config.model, process, data);

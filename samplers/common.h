@@ -1,4 +1,4 @@
-// Pieces every sampler family shares, written once (STYLE lesson 4): the user-given time grid
+// Pieces every sampler family shares, written once: the user-given time grid
 // (`sampler.times` or `sampler.times_file`) and the x0 prediction transforms for image data
 // (static clipping, and Imagen's dynamic thresholding, Saharia et al. 2022, sec. 2.3).
 //

@@ -7,7 +7,7 @@
 //   data form (DPM-Solver++): x_t = (sigma_t / sigma_s) x_s + sigma_t int e^lambda x0 dlambda
 //
 // (integrals over [lambda_s, lambda_t]); the solvers expand eps or x0 in lambda. Every process of
-// DESIGN.md has lambda, so every row supports every process.
+// docs/design.md has lambda, so every row supports every process.
 //
 // Conventions, those of the authors' reference `dpm_solver_pytorch.py` (so a run agrees with it
 // point by point for the same model, x_T, order, method and skip type; scripts/

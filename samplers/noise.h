@@ -1,6 +1,6 @@
-// Batch-invariant randomness for samplers (STYLE lesson 6). Row i of every draw depends only on
-// (seed, first_index + i, draw number), never on the batch size or on which batch the sample
-// falls in: sample 7 of a run is the same whether it was drawn in a batch of 10 or of 100.
+// Batch-invariant randomness for samplers (passed in, never global). Row i of every draw depends
+// only on (seed, first_index + i, draw number), never on the batch size or on which batch the
+// sample falls in: sample 7 of a run is the same whether it was drawn in a batch of 10 or of 100.
 //
 //   NoiseSource noise(seed, /*first_index=*/batch_start);
 //   torch::Tensor x_T = noise.like(shape_tensor) * prior_std;   // draw 0

@@ -1,4 +1,4 @@
-// The sampler registry: one row per sampler name (STYLE lesson 5). --list-samplers, config
+// The sampler registry: one row per sampler name. --list-samplers, config
 // validation and the contract test suite all read this table.
 //
 //   for (const SamplerInfo& row : sampler_registry()) std::cout << row.name << "\n";

@@ -1,4 +1,4 @@
-// The sampler contract (DESIGN.md "Interfaces", STYLE lessons 1, 4-6): a sampler is one free
+// The sampler contract (docs/design.md "Interfaces"): a sampler is one free
 // function that sees a Denoiser view, the initial noise x_T, a descending time grid and a noise
 // source, and returns x at the grid's last time. A registry table (samplers/registry.h) maps names
 // to rows holding the function, its order, whether it is stochastic, its NFE for K steps and the

@@ -1,4 +1,4 @@
-// Stochastic samplers for every process of DESIGN.md: the reverse SDE by Euler-Maruyama, and
+// Stochastic samplers for every process of docs/design.md: the reverse SDE by Euler-Maruyama, and
 // Heun's method with EDM's churn (Karras et al. 2022, Algorithm 2).
 //
 // Churn for any process: EDM writes Algorithm 2 for x_t = x_0 + t eps. In the scaled variable

@@ -8,7 +8,7 @@ one grid (logSNR by default), process vp-linear, float64, from one fixed x_T (`-
 
 Data (--datasets):
   gaussian  N(0.5 * 1, 0.25 I) in D = 8 (the Gaussian of the order tests, in 8 dimensions); the
-            exact probability-flow ODE map is closed form (vp-linear's alpha from DESIGN.md),
+            exact probability-flow ODE map is closed form (vp-linear's alpha from docs/design.md),
             and rk45 at --rtol is run beside it as a check;
   lowdim    the D = 64, k = 4 mixture of scripts/quality_per_nfe.py; the exact map is rk45 at
             --rtol (its floor: the distance to rk45 at 100x looser tolerance).

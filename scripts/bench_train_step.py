@@ -21,7 +21,7 @@ import time
 import torch
 from torch import nn
 
-B0, B1, T_MIN, T_MAX = 0.1, 20.0, 1e-3, 1.0  # vp-linear (DESIGN.md)
+B0, B1, T_MIN, T_MAX = 0.1, 20.0, 1e-3, 1.0  # vp-linear (docs/design.md)
 
 
 def vp_linear(t):

@@ -55,7 +55,7 @@ TEST_P(ParameterizationOf, PredictThenSplitRecoversCleanAndNoise) {
         << to_string(p) << ": score error " << (score_view - score).abs().max().item<double>();
   }
   EXPECT_TRUE(torch::equal(predict(Parameterization::score, x0, eps, c), score));
-  // v = alpha eps - sigma x0 and velocity = alpha' x0 + sigma' eps, as DESIGN.md defines them.
+  // v = alpha eps - sigma x0 and velocity = alpha' x0 + sigma' eps, as docs/design.md defines them.
   EXPECT_TRUE(torch::allclose(predict(Parameterization::v, x0, eps, c),
                               c.alpha * eps - c.sigma * x0, 0, 0));
   EXPECT_TRUE(torch::allclose(predict(Parameterization::velocity, x0, eps, c),

@@ -294,7 +294,8 @@ TEST(Process, VpKindsAreExactlyTheVpFamily) {
   }
 }
 
-// alpha and sigma of the continuous kinds against DESIGN.md's table, with default parameters.
+// alpha and sigma of the continuous kinds against the process table of docs/design.md, with
+// default parameters.
 TEST(Process, ContinuousKindsMatchTheDesignTable) {
   const double s = 0.008, b0 = 0.1, b1 = 20;
   const auto cosine = [&](double t) { return std::cos((t + s) / (1 + s) * M_PI / 2); };
@@ -324,7 +325,7 @@ TEST(Process, ContinuousKindsMatchTheDesignTable) {
   }
 }
 
-// (f) ddpm-theory (Li, Wei, Chen, Chi), written out from DESIGN.md with T = N = 1000, c0 = 2,
+// (f) ddpm-theory (Li, Wei, Chen, Chi), written out from docs/design.md with T = N = 1000, c0 = 2,
 // c1 = 4: 1 - alpha_1 = T^-c0, 1 - alpha_t = (c1 log T / T) min{(1 - alpha_1)(1 + c1 log T /
 // T)^t, 1}, abar_t = prod_{j <= t} alpha_j; the process's alpha(i/N)^2 is abar_i.
 TEST(Process, DdpmTheoryAlphaBarFollowsTheFormula) {

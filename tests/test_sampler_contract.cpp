@@ -1,4 +1,4 @@
-// The contract every sampler_registry() row must pass unchanged (STYLE lesson 12): shape,
+// The contract every sampler_registry() row must pass unchanged: shape,
 // dtype and device kept; equal seeds give equal output; the model is called exactly the reported
 // NFE times; batch-invariant seeding; bad input throws InputError. Rows added later are covered
 // automatically. Each row runs on its first supported process (vp-linear when it supports all),

@@ -1,4 +1,4 @@
-// Training checkpoints (DESIGN.md "Files on disk"): model, EMA, optimiser state, step,
+// Training checkpoints (docs/design.md "Files on disk"): model, EMA, optimiser state, step,
 // RNG state and the resolved config in one archive (the layout of models/checkpoint.h), written
 // to a temporary file in the same folder and renamed over the target, so a reader (or a crash)
 // only ever sees the old file or the new one. The RNG state is the seed: every step's draws are

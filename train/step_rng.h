@@ -1,4 +1,4 @@
-// Randomness of a training step (STYLE lesson 6: passed in, never global). Every step draws from
+// Randomness of a training step (passed in, never global). Every step draws from
 // generators keyed by (seed, step, stream), so step k's data, times and noise depend only on the
 // seed and k: a run resumed at step k replays exactly the draws of an uninterrupted run, and the
 // checkpoint's RNG state is the pair (seed, step).

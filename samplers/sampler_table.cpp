@@ -1,0 +1,43 @@
+#include "samplers/sampler_table.h"
+
+#include "samplers/registry.h"
+
+#include <cstdlib>
+#include <sstream>
+
+namespace diffuse {
+
+std::string nfe_formula(const SamplerInfo& row) {
+  if (row.adaptive) return "adaptive";
+  // nfe(K) = c K + b: read c and b off two step counts and check the rest.
+  const std::int64_t c = row.nfe(11) - row.nfe(10), b = row.nfe(10) - 10 * c;
+  for (int k = 1; k <= 64; ++k)
+    if (row.nfe(k) != c * k + b) return "see --list-samplers";
+  std::string text = c == 1 ? "K" : std::to_string(c) + "K";
+  if (b != 0) text += (b > 0 ? " + " : " - ") + std::to_string(std::llabs(b));
+  return text;
+}
+
+namespace {
+
+// A cell's text with '|' escaped, which would otherwise end the cell.
+std::string cell(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+}  // namespace
+
+std::string sampler_table_markdown() {
+  std::ostringstream out;
+  out << "| name | order | NFE (K steps) | stochastic | processes | description |\n"
+      << "| --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& row : sampler_registry())
+    out << "| `" << row.name << "` | " << row.order << " | " << nfe_formula(row) << " | "
+        << (row.stochastic ? "yes" : "no") << " | " << row.supported_processes() << " | "
+        << cell(row.description) << " |\n";
+  return out.str();
+}
+
+}  // namespace diffuse
