@@ -54,7 +54,7 @@ TEST_P(ConfigsTest, LoadsTrainsAndSamples) {
   const std::string text = read_bytes(file.string());
   EXPECT_NE(text.find("#   diffuse "), std::string::npos) << "no usage line in the header";
   const auto config = config::load<RunConfig>(config::read_file(file.string()));
-  const std::int64_t dim = data_dimension(config.data);
+  std::int64_t dim = data_dimension(config.data);
   TempDir dir;
   const std::string with = " --config " + file.string();
   if (text.find("\ntrain:") == std::string::npos) {
@@ -76,8 +76,12 @@ TEST_P(ConfigsTest, LoadsTrainsAndSamples) {
     const auto at = text.find("teacher: runs/");
     if (at != std::string::npos) {
       const auto name = text.substr(at + 14, text.find('/', at + 14) - (at + 14));
-      const auto teacher = run_diffuse("train --config " + (file.parent_path() / name).string() +
-                                       ".yaml --steps 2 -o " + dir.file("teacher"));
+      const fs::path teacher_config = file.parent_path() / (name + ".yaml");
+      const auto teacher = run_diffuse("train --config " + teacher_config.string() +
+                                       " --steps 2 -o " + dir.file("teacher"));
+      // The student models the teacher's data.
+      dim = data_dimension(
+          config::load<RunConfig>(config::read_file(teacher_config.string())).data);
       ASSERT_EQ(teacher.exit_code, 0) << teacher.output;
       command += " --teacher " + dir.file("teacher/checkpoint.pt");
     }
