@@ -13,9 +13,10 @@ Three parts (--parts), each reusing finished runs in --work:
             the theory's estimation error (1/(T - delta)) int E ||grad log q_t - s||^2 dt / D
             with `diffuse eval --model --dtype float64` (and its sigma_t^2-weighted form);
   images    Fashion-MNIST with data.per_class images of each class for --image-per-class: the
-            held-out DSM loss on the 10000 test images. Its floor (the loss of the true score) is
-            unknown for images, so it is fitted: one floor C shared by all classes,
-            L_k(n) = C + a_k n^(-b_k); at the full set also samples' Frechet distance;
+            held-out DSM loss on the 10000 test images (the same draws for every run). The loss
+            of the true score is unknown for images, so the estimation part is read as each
+            class's excess over its own loss on the full set, E_k(n) = L_k(n) - L_k(n_max), with
+            its slope in n; at the full set also samples' Frechet distance;
   accuracy  one model per class and network class (trained on that class's 6000 images), 100
             samples each, classified by runs/classifier/classifier.pt: the share recognised as
             the class they were drawn for (the talk's 'MNIST Acc'), beside the classifier's own
@@ -44,6 +45,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 MIXTURE_CLASSES = ["linear", "two-layer", "mlp"]
+EVAL_SEEDS = [0, 1, 2]  # draws of the held-out DSM loss on images
 # Image classes: the configs' networks, and the talk's mixture-structured two-layer network (a
 # Gaussian-mixture latent in a learned 64-D subspace, O(LDd + Ld^2) parameters).
 IMAGE_CLASSES = ["linear", "two-layer", "two-layer-subspace", "mlp"]
@@ -180,15 +182,21 @@ def image_runs(args, work):
             extra["data.per_class"] = per_class
             seconds = train(args, image_config(kind), out, extra)
             full = per_class == max(sizes)
-            command = ["eval", "--model", os.path.join(out, "checkpoint.pt"), "--threads",
-                       args.threads, "--num-draws", 16384, "--set", "data.split=test",
-                       "--set", "data.per_class=1000"]
-            if full:
-                command += ["--sample", args.samples, "--classifier", args.classifier]
+            held_out = ["eval", "--model", os.path.join(out, "checkpoint.pt"), "--threads",
+                        args.threads, "--num-draws", 16384, "--set", "data.split=test",
+                        "--set", "data.per_class=1000"]
+            command = held_out + (["--sample", args.samples, "--classifier", args.classifier]
+                                  if full else [])
             e = cli.run(args.diffuse, command)
+            # The same draws for every run of one eval seed, so differences between runs are
+            # paired; other eval seeds show how much those differences move.
+            losses = [e["dsm_loss"]] + [
+                cli.run(args.diffuse, held_out + ["--set", "metrics.seed=%d" % s])["dsm_loss"]
+                for s in EVAL_SEEDS[1:]]
             row = {"model": kind, "n": 10 * per_class, "train_s": seconds,
                    "parameters": parameters(e["model"]), "test_dsm_loss": e["dsm_loss"],
-                   "test_dsm_loss_stderr": e["dsm_loss_stderr"]}
+                   "test_dsm_loss_stderr": e["dsm_loss_stderr"],
+                   "test_dsm_loss_eval_seeds": losses}
             if full:
                 s = e["samples"]
                 hist = s["class_histogram"]
@@ -200,24 +208,24 @@ def image_runs(args, work):
     return rows
 
 
-def fit_shared_floor(rows):
-    """L_k(n) = C + a_k n^(-b_k) with one floor C for every class (the true score's DSM loss is
-    the same for all networks): C on a grid below the smallest loss, a_k and b_k by a line in
-    log-log for each C, the C with the least squared log residual."""
-    classes = sorted({r["model"] for r in rows})
-    lowest = min(r["test_dsm_loss"] for r in rows)
-    best = None
-    for c in np.linspace(0.0, lowest * 0.999, 2000):
-        residual, slopes = 0.0, {}
-        for k in classes:
-            pts = sorted((r["n"], r["test_dsm_loss"] - c) for r in rows if r["model"] == k)
-            lx, ly = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
-            coef = np.polyfit(lx, ly, 1)
-            residual += float(np.sum((np.polyval(coef, lx) - ly) ** 2))
-            slopes[k] = float(coef[0])
-        if best is None or residual < best[0]:
-            best = (residual, float(c), slopes)
-    return best[1], best[2], best[0]
+def image_excess(rows):
+    """Per class: the excess L(n) - L(n_max) for n < n_max (mean over the eval seeds, each
+    difference paired on one seed's draws), and the slope of log excess in log n for each eval
+    seed over the n whose excess is positive for every seed: (slope, lowest, highest)."""
+    out = {}
+    for kind in sorted({r["model"] for r in rows}):
+        mine = sorted((r for r in rows if r["model"] == kind), key=lambda r: r["n"])
+        full = np.array(mine[-1]["test_dsm_loss_eval_seeds"])
+        per_seed = {r["n"]: np.array(r["test_dsm_loss_eval_seeds"]) - full for r in mine[:-1]}
+        kept = [n for n in sorted(per_seed) if per_seed[n].min() > 0]
+        slopes = [cli.fit_slope(kept, [per_seed[n][i] for n in kept])
+                  for i in range(len(full))] if len(kept) >= 2 else []
+        out[kind] = {"excess": {n: float(v.mean()) for n, v in per_seed.items()},
+                     "excess_range": {n: (float(v.min()), float(v.max()))
+                                      for n, v in per_seed.items()},
+                     "slope": (float(np.mean(slopes)), min(slopes), max(slopes))
+                     if slopes else None, "fitted_n": kept}
+    return out
 
 
 def real_images_fd(args, work):
@@ -343,33 +351,39 @@ def mixture_section(rows, args):
     return text, summary
 
 
-def image_section(rows, acc_rows, floor, classifier_acc, real_fd, args):
-    c, slopes, residual = floor
+def image_section(rows, acc_rows, excess, classifier_acc, real_fd, args):
+    slopes = {k: "%.2f [%.2f, %.2f] (n = %s)" % (v["slope"] + (
+        ", ".join(str(n) for n in v["fitted_n"]),)) for k, v in excess.items() if v["slope"]}
     if not rows:
         text = ["## Fashion-MNIST: accuracy of class-conditional samples", "",
-                "The n sweep on Fashion-MNIST (held-out DSM loss against n) is not in this "
-                "table: `diffuse eval --model` scores a checkpoint on its own training data "
-                "only, so the test-split loss needs an option it does not have yet.", ""]
+                "No n sweep on Fashion-MNIST in this run (`--parts images` adds it).", ""]
         return text + accuracy_table(rows, acc_rows, slopes, classifier_acc, args)
     text = ["## Fashion-MNIST: held-out DSM loss against n, samples and accuracy", "",
             "vp-linear; %d steps of batch 128 on the first n/10 training images of each class "
-            "(`data.per_class`); the DSM loss on the 10000 test images (16384 draws; standard "
-            "error in parentheses). The loss of the true score, the floor the estimation error "
-            "is measured from, is unknown for images; it is fitted as one C = %.4f shared by all "
-            "classes in L_k(n) = C + a_k n^(-b_k) (squared log residual %.3g). Frechet distance: "
+            "(`data.per_class`); the DSM loss on the 10000 test images (16384 draws, the same "
+            "for every run; standard error in parentheses). The loss of the true score is "
+            "unknown for images, so the estimation part is each class's excess over its own "
+            "loss on the full set, L(n) - L(%d): the mean over %d eval seeds, each a paired "
+            "difference on that seed's draws, with the lowest and highest in brackets (the "
+            "estimator's floor). Its slope in n is fitted for each eval seed over the n whose "
+            "excess is positive for all of them. One training seed per run. Frechet distance: "
             "%d samples (Heun, 25 steps) of the full-n run against the test images, in the "
             "classifier's features (%d real training images: %.2f, the metric's floor)."
-            % (args.image_steps, c, residual, args.samples, args.samples, real_fd), ""]
+            % (args.image_steps, max(r["n"] for r in rows), len(EVAL_SEEDS), args.samples,
+               args.samples, real_fd),
+            ""]
     table = []
     for kind in IMAGE_CLASSES:
         mine = sorted((r for r in rows if r["model"] == kind), key=lambda r: r["n"])
         for r in mine:
             table.append([kind if r is mine[0] else "", r["n"],
                           "%.4f (%.4f)" % (r["test_dsm_loss"], r["test_dsm_loss_stderr"]),
-                          "%.4f" % (r["test_dsm_loss"] - c),
+                          "%.4f [%.4f, %.4f]" % ((excess[kind]["excess"][r["n"]],)
+                                                 + excess[kind]["excess_range"][r["n"]])
+                          if r["n"] in excess[kind]["excess"] else "-",
                           "%.1f" % r["frechet_distance"] if "frechet_distance" in r else "",
                           "%.0f" % r["train_s"]])
-    text.append(cli.markdown_table(["model", "n", "test DSM loss", "minus fitted floor",
+    text.append(cli.markdown_table(["model", "n", "test DSM loss", "excess over the full set",
                                     "Frechet distance", "train s"], table))
     return text + accuracy_table(rows, acc_rows, slopes, classifier_acc, args)
 
@@ -388,21 +402,23 @@ def accuracy_table(rows, acc_rows, slopes, classifier_acc, args):
         count = full["parameters"] if full else acc.get("parameters") if acc else None
         arows.append([kind, short(count) if count else "-",
                       fmt_count(theory_parameters(kind, 10, 784, 64, 10)),
-                      "%.2f" % slopes[kind] if kind in slopes else "-",
+                      slopes.get(kind, "none: excess not positive at two n"),
                       "%.3f (%.3f)" % (acc["accuracy"], acc["accuracy_se"]) if acc else "-",
                       "%.1f" % acc["frechet_distance"] if acc else "-"])
     text.append(cli.markdown_table(["model", "parameters (one model)", "talk's count",
-                                    "slope of (loss - C) in n", "accuracy",
+                                    "slope of the excess in n", "accuracy",
                                     "per-class models' FD"], arows))
     return text
 
 
-def plot(mix_rows, img_rows, acc_rows, classifier_acc, floor, path):
+def plot(mix_rows, img_rows, acc_rows, classifier_acc, excess, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    ax = axes[0]
+    panels = 1 + bool(img_rows) + bool(acc_rows)
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
+    axes = list(axes[0])
+    ax = axes.pop(0)
     for kind in MIXTURE_CLASSES:
         mine = [r for r in mix_rows if r["model"] == kind and r["n"]]
         ns = sorted({r["n"] for r in mine})
@@ -425,20 +441,24 @@ def plot(mix_rows, img_rows, acc_rows, classifier_acc, floor, path):
     ax.set_title("multi-manifold mixture (exact score)", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    ax = axes[1]
     if img_rows:
-        c = floor[0]
+        ax = axes.pop(0)
         for kind in IMAGE_CLASSES:
-            mine = sorted((r for r in img_rows if r["model"] == kind), key=lambda r: r["n"])
-            ax.plot([r["n"] for r in mine], [r["test_dsm_loss"] - c for r in mine], "o-",
-                    label=kind)
+            ns = sorted(excess[kind]["excess"])
+            ax.plot(ns, [excess[kind]["excess"][n] for n in ns], "o-", label=kind)
+        n0 = min(r["n"] for r in img_rows)
+        e0 = max(excess[k]["excess"][n0] for k in IMAGE_CLASSES)
+        xs = np.array([n0, 60 * n0])
+        ax.plot(xs, e0 * (xs / n0) ** -0.5, "k--", lw=1, label="slope -1/2 (talk)")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title("Fashion-MNIST (floor fitted: C = %.4f)" % c, fontsize=9)
+        ax.set_title("Fashion-MNIST: held-out DSM loss above the full-set value", fontsize=9)
         ax.legend(fontsize=7)
         ax.set_xlabel("training-set size n")
-        ax.set_ylabel("test DSM loss minus the fitted floor C")
-    elif acc_rows:  # no n sweep on images: the accuracy of class-conditional samples instead
+        ax.set_ylabel("L(n) - L(60000), test DSM loss")
+        ax.grid(alpha=0.3, which="both")
+    if acc_rows:
+        ax = axes.pop(0)
         names = [r["model"] for r in acc_rows]
         ax.bar(names, [r["accuracy"] for r in acc_rows],
                yerr=[2 * r["accuracy_se"] for r in acc_rows], capsize=4,
@@ -451,7 +471,7 @@ def plot(mix_rows, img_rows, acc_rows, classifier_acc, floor, path):
         ax.set_xlabel("network class (one model per class of images)")
         ax.set_title("Fashion-MNIST", fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
-    ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -492,7 +512,7 @@ def main():
 
 def write_report(args, raw):
     mix, img, acc = raw.get("mixture", []), raw.get("images", []), raw.get("accuracy", [])
-    floor = fit_shared_floor(img) if img else (0.0, {}, 0.0)
+    excess = image_excess(img) if img else {}
     text = ["# Model classes: estimation error against n, parameters and accuracy", "",
             "Regenerate: `/usr/bin/python3 scripts/model_classes.py --work /tmp/model-classes` "
             "(wall time on 2 cores: %s)." % ", ".join(
@@ -501,7 +521,7 @@ def write_report(args, raw):
         section, _ = mixture_section(mix, args)
         text += section
     if img or acc:
-        text += image_section(img, acc, floor, raw.get("classifier_accuracy", float("nan")),
+        text += image_section(img, acc, excess, raw.get("classifier_accuracy", float("nan")),
                               raw.get("real_images_fd", float("nan")), args)
     text += ["![estimation error against n on the mixture; accuracy on Fashion-MNIST]"
              "(error_vs_n.png)", ""]
@@ -511,7 +531,7 @@ def write_report(args, raw):
             text += [f.read()]
     with open(os.path.join(args.out, "README.md"), "w") as f:
         f.write("\n".join(text))
-    plot(mix, img, acc, raw.get("classifier_accuracy", float("nan")), floor,
+    plot(mix, img, acc, raw.get("classifier_accuracy", float("nan")), excess,
          os.path.join(args.out, "error_vs_n.png"))
     print("wrote %s/{README.md, raw.json, error_vs_n.png}" % args.out)
 
