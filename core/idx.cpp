@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <vector>
 
 namespace diffuse {
 
@@ -42,8 +43,9 @@ class IdxFile {
     throw InputError("IDX file '" + path_ + "': " + what);
   }
 
-  // Reads exactly `size` bytes of `what`, else InputError (truncated or corrupted).
-  void read_exact(void* buffer, std::int64_t size, const std::string& what) {
+  // Reads up to `size` bytes of `what`; fewer only at the end of the file. InputError for
+  // corrupted data.
+  std::int64_t read_up_to(void* buffer, std::int64_t size, const std::string& what) {
     auto* out = static_cast<unsigned char*>(buffer);
     std::int64_t done = 0;
     while (done < size) {
@@ -57,9 +59,35 @@ class IdxFile {
       if (got == 0) break;
       done += got;
     }
-    if (done < size)
-      fail("truncated: expected " + std::to_string(size) + " bytes of " + what + ", found " +
-           std::to_string(done));
+    return done;
+  }
+
+  [[noreturn]] void truncated(std::int64_t size, std::int64_t found, const std::string& what) {
+    fail("truncated: expected " + std::to_string(size) + " bytes of " + what + ", found " +
+         std::to_string(found));
+  }
+
+  // Reads exactly `size` bytes of `what`, else InputError (truncated or corrupted).
+  void read_exact(void* buffer, std::int64_t size, const std::string& what) {
+    const std::int64_t found = read_up_to(buffer, size, what);
+    if (found < size) truncated(size, found, what);
+  }
+
+  // The payload of `size` bytes as a uint8 tensor [size], allocated as the bytes arrive (64 MiB
+  // at a time): a header that declares more than the file holds is a truncation error, not an
+  // allocation of what it declares (found by fuzzing: a 48-byte file asked for 9.7 GB).
+  torch::Tensor read_payload(std::int64_t size, const std::string& what) {
+    constexpr std::int64_t kChunk = std::int64_t{1} << 26;
+    std::vector<torch::Tensor> chunks;
+    for (std::int64_t done = 0; done < size;) {
+      auto chunk = torch::empty({std::min(size - done, kChunk)}, torch::kUInt8);
+      const std::int64_t found = read_up_to(chunk.data_ptr<std::uint8_t>(), chunk.numel(), what);
+      if (found < chunk.numel()) truncated(size, done + found, what);
+      chunks.push_back(chunk);
+      done += found;
+    }
+    if (chunks.empty()) return torch::empty({0}, torch::kUInt8);
+    return chunks.size() == 1 ? chunks.front() : torch::cat(chunks);
   }
 
   std::uint32_t read_u32(const std::string& what) {
@@ -119,12 +147,11 @@ torch::Tensor read_idx_images(const std::string& path) {
   if (n > kMaxBytes / (rows * cols))
     file.fail("header declares " + std::to_string(n) + " images of " + std::to_string(rows) +
               " x " + std::to_string(cols) + ", implausibly large (corrupted header?)");
-  auto images = torch::empty({n, rows, cols}, torch::kUInt8);
-  file.read_exact(images.data_ptr<std::uint8_t>(), n * rows * cols,
-                  std::to_string(n) + " images of " + std::to_string(rows) + " x " +
-                      std::to_string(cols) + " pixels");
+  const auto images = file.read_payload(n * rows * cols, std::to_string(n) + " images of " +
+                                                            std::to_string(rows) + " x " +
+                                                            std::to_string(cols) + " pixels");
   file.expect_end(n);
-  return images;
+  return images.reshape({n, rows, cols});
 }
 
 torch::Tensor read_idx_labels(const std::string& path) {
@@ -132,8 +159,7 @@ torch::Tensor read_idx_labels(const std::string& path) {
   file.expect_magic(kLabelsMagic, "an IDX label file of unsigned bytes, 1 dimension");
   const std::int64_t n = file.read_u32("the label count");
   if (n > kMaxBytes) file.fail("header declares an implausible " + std::to_string(n) + " labels");
-  auto labels = torch::empty({n}, torch::kUInt8);
-  file.read_exact(labels.data_ptr<std::uint8_t>(), n, std::to_string(n) + " labels");
+  const auto labels = file.read_payload(n, std::to_string(n) + " labels");
   file.expect_end(n);
   return labels.to(torch::kInt64);
 }
