@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <iostream>
 #include <filesystem>
 #include <sstream>
 
@@ -191,6 +192,35 @@ TEST(CliEvalMetricsTest, ACheckpointIsMeasuredOnHeldOutImagesButNotOnOtherData) 
     EXPECT_TRUE(contains(r.output, "data comes from the checkpoint")) << r.output;
     EXPECT_TRUE(contains(r.output, "except data.split and data.per_class")) << r.output;
   }
+}
+
+TEST(CliEvalMetricsTest, HeldOutLossFallsWithTheTrainingSetSize) {
+  // The direction of the model-class measurement on images (results/model_classes), on a small
+  // instance: the same network trained on 1 and on 30 images per class of the synthetic bars;
+  // the DSM loss on held-out images (the same draws for both) is lower for the larger set.
+  TempDir dir;
+  const auto folder = dir.path() / "images";
+  write_idx_folder(folder, synthetic_images(300, 3), synthetic_images(200, 4));
+  const auto held_out_loss = [&](int per_class) {
+    const std::string out = dir.file("run" + std::to_string(per_class));
+    const auto config = dir.write(
+        "run" + std::to_string(per_class) + ".yaml",
+        "seed: 5\nprocess: {kind: vp-linear}\ndata: {kind: idx, path: '" + folder.string() +
+            "', per_class: " + std::to_string(per_class) + "}\n"
+            "model: {kind: mlp, width: 128, depth: 2, embedding_dim: 16}\n"
+            "train: {steps: 400, batch_size: 64, lr: 0.002, warmup: 20, checkpoint_every: 400, "
+            "log_every: 400, eval_size: 0, out: '" + out + "'}\n");
+    const auto trained = run_diffuse("train --config " + config);
+    EXPECT_EQ(trained.exit_code, 0) << trained.output;
+    const auto r = run_diffuse("eval --model " + out + "/checkpoint.pt --num-draws 4096 " +
+                               "--set data.split=test --set data.per_class=20");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.exit_code == 0 ? last_json(r.output)["dsm_loss"].get<double>() : NAN;
+  };
+  const double few = held_out_loss(1), many = held_out_loss(30);
+  std::cout << "[measured] held-out DSM loss: 10 images " << few << ", 300 images " << many
+            << "\n";
+  EXPECT_GT(few, 1.2 * many);
 }
 
 }  // namespace
