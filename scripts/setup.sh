@@ -13,6 +13,12 @@ packages=(
   python3-torch   # the Python peer of `diffuse bench --peer` (the same LibTorch 1.13)
 )
 
+# `setup.sh --sanitize`: also clang and its sanitizer and libFuzzer runtimes (scripts/test.sh
+# --sanitize, scripts/fuzz.sh).
+if [ "${1:-}" = "--sanitize" ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

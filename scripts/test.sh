@@ -4,13 +4,26 @@
 # integration, slow, multiprocess; see tests/labels.cmake) and CTest closes with the time and
 # test count per label. Arguments go to ctest instead, e.g. `scripts/test.sh -L unit` or, on a
 # CUDA machine, `scripts/test.sh -L gpu` (without a GPU those tests report as skipped).
+#
+# `scripts/test.sh --sanitize [ctest arguments]` builds with clang, AddressSanitizer and
+# UndefinedBehaviorSanitizer into build-sanitize/ (or $DIFFUSE_BUILD_DIR) and runs the unit label
+# there by default; any report fails the test that triggered it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-"$root/scripts/setup.sh"
-"$root/scripts/build.sh"
+if [ "${1:-}" = "--sanitize" ]; then
+  shift
+  "$root/scripts/setup.sh" --sanitize
+  export DIFFUSE_BUILD_DIR="${DIFFUSE_BUILD_DIR:-$root/build-sanitize}"
+  CC=clang-14 CXX=clang++-14 "$root/scripts/build.sh" -DDIFFUSE_SANITIZE=ON -DDIFFUSE_FUZZ=ON
+  # LibTorch's own one-time allocations at exit are not leaks of ours.
+  export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  [ $# -eq 0 ] && set -- -L '^unit$'
+else
+  "$root/scripts/setup.sh"
+  "$root/scripts/build.sh"
+  [ $# -eq 0 ] && set -- -LE '^gpu$'
+fi
 build="${DIFFUSE_BUILD_DIR:-$root/build}"
 cd "$build"
-if [ $# -eq 0 ]; then
-  set -- -LE '^gpu$'
-fi
 ctest --output-on-failure -j "$(nproc)" "$@"
