@@ -67,9 +67,10 @@ std::vector<double> sampler_grid(const SamplerConfig& config, const ForwardProce
               "sampler.times[" + std::to_string(i) + "] = " + std::to_string(t[i]) +
                   ": expected a time in [" + std::to_string(process.t_min()) + ", " +
                   std::to_string(process.t_max()) + "] of process " + process.name());
-      require(i == 0 || t[i] < t[i - 1], "sampler.times: expected strictly decreasing times, got " +
-                                             std::to_string(t[i - 1]) + " then " +
-                                             std::to_string(t[i]));
+      // (The message is built eagerly, so it may read t[i - 1] only for i > 0: found by UBSan.)
+      if (i > 0)
+        require(t[i] < t[i - 1], "sampler.times: expected strictly decreasing times, got " +
+                                     std::to_string(t[i - 1]) + " then " + std::to_string(t[i]));
     }
     return t;
   }
