@@ -8,7 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 namespace diffuse::testing {
 namespace {
@@ -97,18 +100,23 @@ TEST(SrkTest, MatchesTheExactMarginal) {
                           0.02 * variance, "srk K = 32 vs the exact marginal");
 }
 
+const std::vector<double> kSteps = {32, 64, 128};
+
+// The log-log slope of error(K) over kSteps, and the errors.
+std::pair<double, std::vector<double>> slope_in_steps(const std::function<double(int)>& error) {
+  std::vector<double> errors;
+  for (double k : kSteps) errors.push_back(error(static_cast<int>(k)));
+  return {log_log_slope(kSteps, errors), errors};
+}
+
 TEST(SrkTest, WeakOrderTwoOfTheRecursion) {
   // The scheme's law (srk_law above, the recursion written from the paper) converges with weak
   // order 2 in both mean and variance.
   const auto process = vp_linear();
   const GaussianTarget g;
   for (const char* kind : {"logsnr", "uniform"}) {
-    std::vector<double> steps, errors;
-    for (int k : {32, 64, 128}) {
-      steps.push_back(k);
-      errors.push_back(weak_error(*process, grid_of(*process, kind, k), g));
-    }
-    const double slope = log_log_slope(steps, errors);
+    const auto [slope, errors] = slope_in_steps(
+        [&](int k) { return weak_error(*process, grid_of(*process, kind, k), g); });
     std::cout << "[measured] srk weak order on vp-linear (" << kind << "): slope " << slope
               << "\n";
     EXPECT_NEAR(slope, -2.0, 0.25) << kind;
@@ -143,15 +151,11 @@ TEST(SrkTest, TheLibrarysSamplerConvergesWithOrderTwo) {
   const auto process = vp_linear();
   const GaussianTarget g;
   for (const char* kind : {"logsnr", "uniform"}) {
-    std::vector<double> steps, errors;
-    for (int k : {32, 64, 128}) {
-      steps.push_back(k);
-      errors.push_back(library_gain_error(process, g, kind, k));
-    }
-    const double slope = log_log_slope(steps, errors);
+    const auto [slope, errors] =
+        slope_in_steps([&](int k) { return library_gain_error(process, g, kind, k); });
     std::cout << "[measured] srk (library) gain error on vp-linear (" << kind << "): "
               << errors.front() << " .. " << errors.back() << ", slope " << slope
-              << " (pairwise " << pairwise_slopes(steps, errors) << ")\n";
+              << " (pairwise " << pairwise_slopes(kSteps, errors) << ")\n";
     // No seed enters (the gain is deterministic), so the window is the fit's distance from the
     // asymptote: pairwise slopes -2.63, -2.22, -2.09 (logsnr) and -2.37, -2.14, -2.06 (uniform)
     // over K = 16..128 approach -2 from below; the fit over 32..128 is within 0.25 of it. Euler
