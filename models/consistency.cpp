@@ -1,6 +1,7 @@
 #include "models/consistency.h"
 
 #include "core/errors.h"
+#include "core/numerics.h"
 #include "models/denoiser.h"
 
 namespace diffuse {
@@ -8,8 +9,6 @@ namespace diffuse {
 ConsistencyCoefficients consistency_coefficients(const ForwardProcess& process,
                                                  const torch::Tensor& t, const torch::Tensor& like,
                                                  double sigma_data) {
-  std::vector<int64_t> shape(like.dim(), 1);
-  shape[0] = like.size(0);
   const auto t64 = t.reshape({-1}).to(torch::kFloat64).contiguous();
   // t_min through the same tensor path as t (same shape, same layout), not the host double
   // functions: a last-bit difference would break the exact boundary condition.
@@ -20,8 +19,7 @@ ConsistencyCoefficients consistency_coefficients(const ForwardProcess& process,
   const double sd2 = sigma_data * sigma_data;
   const auto c_skip = (alpha_min / alpha) * (sd2 / (d * d + sd2));
   const auto c_out = alpha_min * d / (s * s + sd2).sqrt();
-  const auto cast = [&](const torch::Tensor& c) { return c.reshape(shape).to(like.dtype()); };
-  return {cast(c_skip), cast(c_out)};
+  return {per_sample(c_skip, like), per_sample(c_out, like)};
 }
 
 ConsistencyModel::ConsistencyModel(NetworkModelPtr inner, ProcessPtr process, double sigma_data)

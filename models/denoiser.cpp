@@ -1,6 +1,7 @@
 #include "models/denoiser.h"
 
 #include "core/errors.h"
+#include "core/numerics.h"
 
 namespace diffuse {
 
@@ -13,10 +14,8 @@ Denoiser::Denoiser(ScoreModelPtr model, ProcessPtr process)
 ProcessCoefficients coefficients_at(const ForwardProcess& process, const torch::Tensor& t,
                                     const torch::Tensor& like, bool derivatives) {
   // Coefficients are computed in float64 and cast once, so float32 runs lose nothing to them.
-  std::vector<int64_t> shape(like.dim(), 1);
-  shape[0] = like.size(0);
   const auto t64 = t.to(torch::kFloat64);
-  const auto cast = [&](const torch::Tensor& c) { return c.reshape(shape).to(like.dtype()); };
+  const auto cast = [&](const torch::Tensor& c) { return per_sample(c, like); };
   const auto alpha = process.alpha(t64);
   if (!derivatives) return {cast(alpha), cast(process.sigma(t64)), {}, {}};
   return {cast(alpha), cast(process.sigma(t64)), cast(alpha * process.f(t64)),

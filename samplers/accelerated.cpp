@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "samplers/common.h"
+#include "samplers/ddpm.h"
 #include "samplers/families.h"
 
 #include <cmath>
@@ -9,18 +10,6 @@
 namespace diffuse {
 
 namespace {
-
-// 1 - alpha_t and alpha_t for the step t -> s, alpha_t = abar_t / abar_s, from log alpha so that
-// a short step keeps its digits (expm1 instead of 1 - exp).
-struct StepAlpha {
-  double alpha;
-  double one_minus_alpha;
-};
-
-StepAlpha step_alpha(const ForwardProcess& process, double t, double s) {
-  const double d = 2.0 * (process.log_alpha(t) - process.log_alpha(s));
-  return {std::exp(d), -std::expm1(d)};
-}
 
 constexpr int kMaxAnchors = 4;
 

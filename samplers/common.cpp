@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "core/npy.h"
+#include "core/numerics.h"
 
 #include <fstream>
 #include <sstream>
@@ -106,9 +107,7 @@ torch::Tensor transform_x0(const torch::Tensor& x0, const SamplerConfig& config)
   // Imagen's dynamic thresholding: s is the p-quantile of |x0| over each sample, floored at c.
   const double c = config.clip_x0.value_or(1.0);
   const auto flat = x0.abs().reshape({x0.size(0), -1});
-  std::vector<std::int64_t> shape(x0.dim(), 1);
-  shape[0] = x0.size(0);
-  const auto s = torch::quantile(flat, *config.dynamic_threshold, 1).clamp_min(c).reshape(shape);
+  const auto s = per_sample(torch::quantile(flat, *config.dynamic_threshold, 1).clamp_min(c), x0);
   return torch::max(torch::min(x0, s), -s) * (c / s);
 }
 

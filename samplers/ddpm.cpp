@@ -22,12 +22,12 @@ struct VpStep {
 };
 
 VpStep vp_step(const ForwardProcess& process, double t, double s) {
-  const double la_t = process.log_alpha(t), la_s = process.log_alpha(s);
+  const auto a = step_alpha(process, t, s);
   VpStep v;
-  v.alpha_step = std::exp(2.0 * (la_t - la_s));
-  v.one_minus_alpha_step = -std::expm1(2.0 * (la_t - la_s));
-  v.one_minus_abar_t = -std::expm1(2.0 * la_t);
-  v.q2 = v.alpha_step * -std::expm1(2.0 * la_s) / v.one_minus_abar_t;
+  v.alpha_step = a.alpha;
+  v.one_minus_alpha_step = a.one_minus_alpha;
+  v.one_minus_abar_t = -std::expm1(2.0 * process.log_alpha(t));
+  v.q2 = v.alpha_step * -std::expm1(2.0 * process.log_alpha(s)) / v.one_minus_abar_t;
   return v;
 }
 
@@ -81,6 +81,11 @@ torch::Tensor song_form(const Denoiser& denoiser, torch::Tensor x,
 }
 
 }  // namespace
+
+StepAlpha step_alpha(const ForwardProcess& process, double t, double s) {
+  const double d = 2.0 * (process.log_alpha(t) - process.log_alpha(s));
+  return {std::exp(d), -std::expm1(d)};
+}
 
 TheoryStepCoefficients ddpm_step_coefficients(const ForwardProcess& process, double t, double s) {
   const auto v = vp_step(process, t, s);

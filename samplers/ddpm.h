@@ -39,6 +39,14 @@
 
 namespace diffuse {
 
+// alpha_t = abar_t / abar_s of one step t -> s (t > s) and 1 - alpha_t, from log alpha so that a
+// short step keeps its digits (expm1 instead of 1 - exp). Shared by the DDPM-type samplers.
+struct StepAlpha {
+  double alpha;
+  double one_minus_alpha;
+};
+StepAlpha step_alpha(const ForwardProcess& process, double t, double s);
+
 // Host coefficients of one theory-form step t -> s.
 struct TheoryStepCoefficients {
   double inv_sqrt_alpha = 1.0;  // 1 / sqrt(alpha_t), alpha_t = abar_t / abar_s

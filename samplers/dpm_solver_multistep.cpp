@@ -3,9 +3,8 @@
 // kept in locals. Per-step weights are planned on the host before the loop.
 #include "samplers/dpm_solver.h"
 
-#include "samplers/exponential.h"
+#include "core/numerics.h"
 
-#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -22,14 +21,6 @@ struct MultistepPlan {
   double noise_std = 0.0;
 };
 
-// Step i from times[i] to times[i + 1] uses order min(order, i + 1) (the warm-up of the first
-// steps) and, with lower_order_final on fewer than 10 steps, at most K - i (the reference's rule).
-int step_order(int order, int i, int steps, bool lower_order_final) {
-  int q = std::min(order, i + 1);
-  if (lower_order_final && steps < 10) q = std::min(q, steps - i);
-  return q;
-}
-
 std::vector<MultistepPlan> plan_ode(const ForwardProcess& p, const std::vector<double>& times,
                                     int order, bool corrected_3m, bool lower_order_final,
                                     const char* name) {
@@ -38,7 +29,7 @@ std::vector<MultistepPlan> plan_ode(const ForwardProcess& p, const std::vector<d
   std::vector<MultistepPlan> plan(steps);
   for (int i = 0; i < steps; ++i) {
     auto& step = plan[i];
-    step.order = step_order(order, i, steps, lower_order_final);
+    step.order = multistep_order(order, i, steps, lower_order_final);
     const double h = lambda[i + 1] - lambda[i];
     const double h0 = i >= 1 ? lambda[i] - lambda[i - 1] : 0.0;
     const double h1 = i >= 2 ? lambda[i - 1] - lambda[i - 2] : 0.0;
@@ -63,7 +54,7 @@ std::vector<MultistepPlan> plan_sde(const ForwardProcess& p, const std::vector<d
   std::vector<MultistepPlan> plan(steps);
   for (int i = 0; i < steps; ++i) {
     auto& step = plan[i];
-    step.order = step_order(2, i, steps, lower_order_final);
+    step.order = multistep_order(2, i, steps, lower_order_final);
     const double h = lambda[i + 1] - lambda[i];
     const double e = -std::expm1(-2.0 * h);  // 1 - e^{-2h}
     const double sigma_t = p.sigma(times[i + 1]), alpha_t = p.alpha(times[i + 1]);

@@ -5,7 +5,7 @@
 #include "samplers/dpm_solver.h"
 
 #include "core/errors.h"
-#include "samplers/exponential.h"
+#include "core/numerics.h"
 
 #include <array>
 #include <cmath>

@@ -1,18 +1,10 @@
 #include "samplers/noise.h"
 
 #include "core/errors.h"
+#include "core/numerics.h"
 #include "core/runtime.h"
 
 namespace diffuse {
-
-namespace {
-std::uint64_t splitmix64(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
 
 std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t stream, std::uint64_t substream) {
   return splitmix64(seed ^ splitmix64(stream ^ splitmix64(substream)));

@@ -1,6 +1,7 @@
 #include "samplers/unipc.h"
 
 #include "core/errors.h"
+#include "core/numerics.h"
 #include "samplers/families.h"
 
 #include <algorithm>
@@ -12,26 +13,6 @@ namespace diffuse {
 namespace {
 
 constexpr int kMaxOrder = 3;
-
-// phi_k(z) = sum_j z^j / (j + k)! for k >= 0 (phi_0 = e^z): the series near 0, where the
-// recursion phi_k = (phi_{k-1} - 1/(k-1)!) / z cancels, the recursion elsewhere.
-double phi(int k, double z) {
-  if (std::abs(z) < 1.0) {
-    double term = 1.0, sum = 0.0;
-    for (int j = 1; j <= k; ++j) term /= j;  // 1 / k!
-    for (int j = 0; j < 30; ++j) {
-      sum += term;
-      term *= z / (j + k + 1);
-    }
-    return sum;
-  }
-  double value = std::exp(z), factorial = 1.0;
-  for (int j = 1; j <= k; ++j) {
-    value = (value - 1.0 / factorial) / z;
-    factorial *= j;
-  }
-  return value;
-}
 
 // Solves the n x n system R rho = b (n <= 3) by Gaussian elimination with partial pivoting.
 std::array<double, kMaxOrder> solve(std::array<std::array<double, kMaxOrder>, kMaxOrder> r,
@@ -82,8 +63,7 @@ torch::Tensor sample_unipc(const Denoiser& denoiser, torch::Tensor x,
   for (double t : times) lambdas.push_back(process.lambda(t));
   std::vector<Step> plan;
   for (int i = 0; i < steps; ++i) {
-    int p = std::min(order, i + 1);  // warm-up: only i + 1 model outputs so far
-    if (config.lower_order_final && steps < 10) p = std::min(p, steps - i);
+    const int p = multistep_order(order, i, steps, config.lower_order_final);
     const double h = lambdas[i + 1] - lambdas[i], hh = -h;
     const double b_h = variant == "bh2" ? std::expm1(hh) : hh;
     std::array<double, kMaxOrder> rks{}, b{};
@@ -94,7 +74,7 @@ torch::Tensor sample_unipc(const Denoiser& denoiser, torch::Tensor x,
     for (int row = 0; row < p; ++row) {
       for (int k = 0; k < p; ++k) r[row][k] = std::pow(rks[k], row);
       factorial *= row + 1;
-      b[row] = hh * phi(row + 2, hh) * factorial / b_h;
+      b[row] = hh * exp_phi(row + 2, hh) * factorial / b_h;
     }
     std::array<double, kMaxOrder> rho_p{}, rho_c{};
     if (p == 2) rho_p[0] = 0.5;

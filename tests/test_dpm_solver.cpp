@@ -4,7 +4,6 @@
 // fast order mix's exact NFE and its grids, and bad input.
 #include "core/errors.h"
 #include "samplers/dpm_solver.h"
-#include "samplers/exponential.h"
 #include "tests/gaussian_flow.h"
 #include "tests/process_fixture.h"
 #include "tests/sampler_moments.h"
@@ -180,22 +179,6 @@ TEST(DpmSolverTest, AuthorsThirdOrderStepIsOnlySecondOrderLocally) {
     // 2M: O(h^3).
     EXPECT_NEAR(-local_slope(smooth, 2, false, r0, r1), 3.0, 0.15) << r0;
   }
-}
-
-TEST(DpmSolverTest, ExpPhiMatchesClosedFormsAndSeries) {
-  for (double z : {-3.0, -0.7, -0.49, -1e-3, 1e-6, 0.3, 0.51, 2.0}) {
-    // Long double closed forms as the reference (accurate enough away from 0 at this precision).
-    const long double e = std::expm1(static_cast<long double>(z)), zl = z;
-    const long double phi[3] = {e / zl, (e - zl) / (zl * zl),
-                                (e - zl - zl * zl / 2) / (zl * zl * zl)};
-    for (int k = 1; k <= 3; ++k) {
-      const double tol = std::abs(z) < 1e-2 ? 1e-6 : 1e-13;
-      EXPECT_NEAR(exp_phi(k, z), static_cast<double>(phi[k - 1]), tol) << k << " " << z;
-    }
-  }
-  EXPECT_DOUBLE_EQ(exp_phi(1, 0.0), 1.0);
-  EXPECT_DOUBLE_EQ(exp_phi(2, 0.0), 0.5);
-  EXPECT_DOUBLE_EQ(exp_phi(3, 0.0), 1.0 / 6.0);
 }
 
 TEST(DpmSolverTest, SdeDpmSolverPP2MMatchesTheGaussianMarginal) {

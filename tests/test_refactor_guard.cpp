@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,9 @@ void expect_recorded(const torch::Tensor& actual, const std::string& path) {
   const double scale = expected.abs().max().item<double>();
   const double error = (actual - expected).abs().max().item<double>() / scale;
   EXPECT_LE(error, 1e-12) << path;
-  ::testing::Test::RecordProperty("max_relative_difference", std::to_string(error));
+  std::ostringstream text;
+  text << error;
+  ::testing::Test::RecordProperty("max_relative_difference", text.str());
 }
 
 // One guarded run: a data set, a process and K steps, for every sampler that supports it.

@@ -1,17 +1,11 @@
 #include "train/teacher_step.h"
 
 #include "core/errors.h"
+#include "core/numerics.h"
 
 namespace diffuse {
 
 namespace {
-
-// [B] -> [B, 1, ...] like x, in x's dtype.
-torch::Tensor per_example(const torch::Tensor& v, const torch::Tensor& x) {
-  std::vector<int64_t> shape(x.dim(), 1);
-  shape[0] = x.size(0);
-  return v.reshape(shape).to(x.dtype());
-}
 
 torch::Tensor velocity(const Denoiser& teacher, const torch::Tensor& x, const torch::Tensor& t) {
   const auto [x0, eps] = teacher.predict(x, t);
@@ -21,12 +15,12 @@ torch::Tensor velocity(const Denoiser& teacher, const torch::Tensor& x, const to
 
 torch::Tensor euler(const Denoiser& teacher, const torch::Tensor& x, const torch::Tensor& s,
                     const torch::Tensor& t) {
-  return x + per_example(t - s, x) * velocity(teacher, x, s);
+  return x + per_sample(t - s, x) * velocity(teacher, x, s);
 }
 
 torch::Tensor heun(const Denoiser& teacher, const torch::Tensor& x, const torch::Tensor& s,
                    const torch::Tensor& t) {
-  const auto h = per_example(t - s, x);
+  const auto h = per_sample(t - s, x);
   const auto d = velocity(teacher, x, s);             // slope at s
   const auto x_euler = x + h * d;                     // predictor
   const auto d_next = velocity(teacher, x_euler, t);  // slope at the prediction
@@ -43,11 +37,11 @@ torch::Tensor dpm_solver_2(const Denoiser& teacher, const torch::Tensor& x, cons
   const auto alpha_s = p.alpha(s64);
   const auto eps_s = teacher.predict(x, s64).eps;
   // u = (alpha_s1 / alpha_s) x - sigma_s1 (e^(h/2) - 1) eps(x, s)
-  const auto u = per_example(p.alpha(s1) / alpha_s, x) * x -
-                 per_example(p.sigma(s1) * torch::expm1(0.5 * h), x) * eps_s;
+  const auto u = per_sample(p.alpha(s1) / alpha_s, x) * x -
+                 per_sample(p.sigma(s1) * torch::expm1(0.5 * h), x) * eps_s;
   // x_t = (alpha_t / alpha_s) x - sigma_t (e^h - 1) eps(u, s1)
-  return per_example(p.alpha(t64) / alpha_s, x) * x -
-         per_example(p.sigma(t64) * torch::expm1(h), x) * teacher.predict(u, s1).eps;
+  return per_sample(p.alpha(t64) / alpha_s, x) * x -
+         per_sample(p.sigma(t64) * torch::expm1(h), x) * teacher.predict(u, s1).eps;
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+#include "core/numerics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace diffuse {
+
+double exp_phi(int k, double z) {
+  if (k < 0) throw std::invalid_argument("exp_phi: k must be >= 0, got " + std::to_string(k));
+  if (std::abs(z) < 1.0) {
+    // The series: its terms fall by |z| / (j + k + 1) < 1/2 from j = 1 on, so 40 terms reach
+    // double precision for every k; the recursion would lose about k log10(1/|z|) digits here.
+    double term = 1.0;  // z^j / (j + k)!, starting at j = 0
+    for (int i = 2; i <= k; ++i) term /= i;
+    double sum = 0.0;
+    for (int j = 0; j < 40; ++j) {
+      sum += term;
+      term *= z / (j + k + 1);
+    }
+    return sum;
+  }
+  if (k == 0) return std::exp(z);
+  double value = std::expm1(z) / z;  // phi_1
+  double factorial = 1.0;            // (j - 1)! for the step to phi_j
+  for (int j = 2; j <= k; ++j) {
+    factorial *= j - 1;
+    value = (value - 1.0 / factorial) / z;
+  }
+  return value;
+}
+
+torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like) {
+  std::vector<std::int64_t> shape(like.dim(), 1);
+  shape[0] = like.size(0);
+  return v.reshape(shape).to(like.dtype());
+}
+
+std::uint64_t splitmix64(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+int multistep_order(int order, int i, int steps, bool lower_order_final) {
+  int q = std::min(order, i + 1);
+  if (lower_order_final && steps < 10) q = std::min(q, steps - i);
+  return q;
+}
+
+}  // namespace diffuse
