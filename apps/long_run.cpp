@@ -13,7 +13,7 @@ namespace {
 
 std::atomic<bool> interrupt_requested{false};
 
-void on_interrupt(int) {
+void request_stop_on_interrupt(int) {
   interrupt_requested = true;
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
@@ -35,7 +35,7 @@ void run_interruptible(const cxxopts::ParseResult& args,
   TrainControl control;
   if (args.count("stop-at")) control.stop_at = args["stop-at"].as<std::int64_t>();
   control.interrupt = &interrupt_requested;
-  const auto previous = std::signal(SIGINT, on_interrupt);
+  const auto previous = std::signal(SIGINT, request_stop_on_interrupt);
   try {
     loop(control);
   } catch (...) {

@@ -15,8 +15,6 @@
 namespace diffuse {
 namespace {
 
-std::string shape_of(const torch::Tensor& tensor) { return shape_string(tensor.sizes().vec()); }
-
 // --- scatter plot helpers -----------------------------------------------------------------
 
 struct Point {
@@ -27,8 +25,8 @@ struct Point {
 std::vector<Point> finite_points(const torch::Tensor& points, const std::string& what,
                                  int64_t* skipped) {
   require(points.dim() == 2 && points.size(1) == 2,
-          "scatter plot: " + what + " must have shape [n, 2], got " + shape_of(points));
-  require(points.size(0) > 0, "scatter plot: no " + what + " (shape " + shape_of(points) + ")");
+          "scatter plot: " + what + " must have shape [n, 2], got " + shape_string(points));
+  require(points.size(0) > 0, "scatter plot: no " + what + " (shape " + shape_string(points) + ")");
   require(!points.is_complex() && points.scalar_type() != torch::kBool,
           "scatter plot: " + what + " must be real numbers");
   const torch::Tensor data = points.detach().to(torch::kCPU, torch::kFloat64).contiguous();
@@ -166,14 +164,14 @@ std::string encode_png(const torch::Tensor& image) {
   require(image.scalar_type() == torch::kUInt8,
           std::string("PNG: the image must be uint8, got ") + c10::toString(image.scalar_type()));
   require(image.dim() == 2 || image.dim() == 3,
-          "PNG: the image must be [h, w] or [h, w, c], got " + shape_of(image));
+          "PNG: the image must be [h, w] or [h, w, c], got " + shape_string(image));
   const int64_t height = image.size(0), width = image.size(1);
   const int64_t channels = image.dim() == 3 ? image.size(2) : 1;
   require(channels == 1 || channels == 3 || channels == 4,
-          "PNG: the image must have 1, 3 or 4 channels, got " + shape_of(image));
+          "PNG: the image must have 1, 3 or 4 channels, got " + shape_string(image));
   // libpng's own default limit on either side.
   require(height > 0 && width > 0 && height <= 1000000 && width <= 1000000,
-          "PNG: image sides must be in 1..1000000, got " + shape_of(image));
+          "PNG: image sides must be in 1..1000000, got " + shape_string(image));
   const torch::Tensor pixels = image.detach().to(torch::kCPU).contiguous();
 
   png_image info;
@@ -210,8 +208,8 @@ torch::Tensor make_image_grid(const torch::Tensor& images, int columns, double l
                                           c10::toString(images.scalar_type()));
   require(images.dim() == 3 || (images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3)),
           "image grid: images must be [n, h, w], [n, 1, h, w] or [n, 3, h, w], got " +
-              shape_of(images));
-  require(images.numel() > 0, "image grid: no images (shape " + shape_of(images) + ")");
+              shape_string(images));
+  require(images.numel() > 0, "image grid: no images (shape " + shape_string(images) + ")");
   require(columns >= 0, "image grid: columns must be >= 0 (0 = automatic)");
   require(std::isfinite(low) && std::isfinite(high) && low < high,
           "image grid: the value range must be finite with low < high");

@@ -10,7 +10,7 @@ namespace diffuse {
 
 namespace {
 
-constexpr std::int64_t kBlockEntries = 1 << 21;  // distances per block (16 MB of float64)
+constexpr std::int64_t kDistanceBlockEntries = 1 << 21;  // distances per block (16 MB of float64)
 
 // Distance from each row of `rows` to its k-th nearest row of `points`. Candidates are ranked by
 // squared distances from the expansion |a|^2 + |b|^2 - 2 a.b (fast; the caller centres the data),
@@ -59,7 +59,7 @@ double knn_entropy(const torch::Tensor& samples, int k) {
   x = x - x.mean(0, true);
   const std::int64_t n = x.size(0), d = x.size(1);
   const auto x_sq = x.square().sum(1).unsqueeze(0);
-  const std::int64_t block = std::max<std::int64_t>(1, kBlockEntries / n);
+  const std::int64_t block = std::max<std::int64_t>(1, kDistanceBlockEntries / n);
   double sum_log_rho = 0.0;
   for (std::int64_t start = 0; start < n; start += block) {
     const auto rows = x.slice(0, start, std::min(start + block, n));
@@ -91,7 +91,7 @@ double knn_kl_divergence(const torch::Tensor& p_samples, const torch::Tensor& q_
   y = y - centre;
   const auto x_sq = x.square().sum(1).unsqueeze(0);
   const auto y_sq = y.square().sum(1).unsqueeze(0);
-  const std::int64_t block = std::max<std::int64_t>(1, kBlockEntries / std::max(n, m));
+  const std::int64_t block = std::max<std::int64_t>(1, kDistanceBlockEntries / std::max(n, m));
   double sum_log_ratio = 0.0;
   for (std::int64_t start = 0; start < n; start += block) {
     const auto rows = x.slice(0, start, std::min(start + block, n));

@@ -9,7 +9,7 @@ namespace diffuse {
 
 namespace {
 
-constexpr int64_t kBlockEntries = 1 << 19;  // kernel entries per block
+constexpr int64_t kKernelBlockEntries = 1 << 19;  // kernel entries per block
 constexpr int64_t kMedianPoints = 1000;     // per set, for the median heuristic
 
 torch::Tensor as_points(const torch::Tensor& samples, int64_t dim, const char* who) {
@@ -31,7 +31,7 @@ torch::Tensor squared_distances(const torch::Tensor& a, const torch::Tensor& b) 
 // sum_{i, j} exp(-|a_i - b_j|^2 / (2 h^2)), in row blocks of about 4 MB each (small blocks
 // and in-place steps keep the allocator from mapping fresh pages for every block).
 double kernel_sum(const torch::Tensor& a, const torch::Tensor& b, double h) {
-  const int64_t block = std::max<int64_t>(1, kBlockEntries / std::max<int64_t>(b.size(0), 1));
+  const int64_t block = std::max<int64_t>(1, kKernelBlockEntries / std::max<int64_t>(b.size(0), 1));
   const auto b_sq = b.square().sum(1).unsqueeze(0);
   double total = 0.0;
   for (int64_t start = 0; start < a.size(0); start += block) {

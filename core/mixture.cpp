@@ -1,9 +1,9 @@
 #include "core/mixture.h"
 
 #include "core/errors.h"
+#include "core/npy.h"
 
 #include <cmath>
-#include <sstream>
 
 namespace diffuse {
 
@@ -13,12 +13,6 @@ constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
 // Relative tolerance of the symmetry and PSD checks of a full covariance (float64 rounding of
 // a YAML or computed matrix stays far below it).
 constexpr double kCovarianceTolerance = 1e-8;
-
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream out;
-  out << t.sizes();
-  return out.str();
-}
 
 [[noreturn]] void fail(std::size_t index, const std::string& what) {
   throw InputError("Gaussian mixture: component " + std::to_string(index) + ": " + what);
@@ -40,7 +34,7 @@ detail::FactoredComponent factorise(GaussianComponent& c, std::size_t index, int
   if (!c.mean.defined()) fail(index, "no mean given");
   c.mean = as_host64(c.mean);
   if (c.mean.dim() != 1 || c.mean.size(0) != dim)
-    fail(index, "mean has shape " + shape_of(c.mean) + ", expected [" + std::to_string(dim) + "]");
+    fail(index, "mean has shape " + shape_string(c.mean) + ", expected [" + std::to_string(dim) + "]");
   if (!all_finite(c.mean)) fail(index, "mean has non-finite entries");
   if (!(std::isfinite(c.noise) && c.noise >= 0.0))
     fail(index, "noise variance must be finite and >= 0, got " + std::to_string(c.noise));
@@ -58,7 +52,7 @@ detail::FactoredComponent factorise(GaussianComponent& c, std::size_t index, int
       c.diag = as_host64(c.diag);
       if (c.diag.dim() != 1 || c.diag.size(0) != dim)
         fail(index,
-             "diag has shape " + shape_of(c.diag) + ", expected [" + std::to_string(dim) + "]");
+             "diag has shape " + shape_string(c.diag) + ", expected [" + std::to_string(dim) + "]");
       if (!all_finite(c.diag) || c.diag.min().item<double>() < 0.0)
         fail(index, "diag variances must be finite and >= 0 (not positive semi-definite)");
       f.variances = c.diag + c.noise;
@@ -69,7 +63,7 @@ detail::FactoredComponent factorise(GaussianComponent& c, std::size_t index, int
       if (!c.full.defined()) fail(index, "covariance kind full but no full matrix given");
       c.full = as_host64(c.full);
       if (c.full.dim() != 2 || c.full.size(0) != dim || c.full.size(1) != dim)
-        fail(index, "full covariance has shape " + shape_of(c.full) + ", expected [" +
+        fail(index, "full covariance has shape " + shape_string(c.full) + ", expected [" +
                         std::to_string(dim) + ", " + std::to_string(dim) + "]");
       if (!all_finite(c.full)) fail(index, "full covariance has non-finite entries");
       const double scale = c.full.abs().max().item<double>();
@@ -94,7 +88,7 @@ detail::FactoredComponent factorise(GaussianComponent& c, std::size_t index, int
       if (!c.factor.defined()) fail(index, "covariance kind factor but no factor matrix given");
       c.factor = as_host64(c.factor);
       if (c.factor.dim() != 2 || c.factor.size(0) != dim || c.factor.size(1) < 1)
-        fail(index, "factor has shape " + shape_of(c.factor) + ", expected [" +
+        fail(index, "factor has shape " + shape_string(c.factor) + ", expected [" +
                         std::to_string(dim) + ", k] with k >= 1");
       if (!all_finite(c.factor)) fail(index, "factor has non-finite entries");
       // A = P S R^T: A A^T = P S^2 P^T, the capacitance matrix diagonalised once.
@@ -322,7 +316,7 @@ const GaussianMixture::Factored& GaussianMixture::factored_for(const torch::Tens
 torch::Tensor GaussianMixture::checked_points(const torch::Tensor& x, const char* who) const {
   require(x.defined() && x.dim() == 2 && x.size(1) == dim_,
           std::string("GaussianMixture::") + who + ": expected points of shape [n, " +
-              std::to_string(dim_) + "], got " + (x.defined() ? shape_of(x) : "nothing"));
+              std::to_string(dim_) + "], got " + (x.defined() ? shape_string(x) : "nothing"));
   require(x.is_floating_point(),
           std::string("GaussianMixture::") + who + ": points must be floating point");
   return x;

@@ -42,5 +42,6 @@ void require_shape(const torch::Tensor& tensor, const std::vector<int64_t>& expe
 
 // "[10, 3]"; "[]" for a scalar. kAnyDim entries print as "*".
 std::string shape_string(const std::vector<int64_t>& shape);
+inline std::string shape_string(const torch::Tensor& t) { return shape_string(t.sizes().vec()); }
 
 }  // namespace diffuse

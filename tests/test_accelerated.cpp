@@ -14,7 +14,7 @@
 namespace diffuse::testing {
 namespace {
 
-double error_of(const std::string& sampler, const ProcessPtr& process, const std::string& grid,
+double accelerated_error(const std::string& sampler, const ProcessPtr& process, const std::string& grid,
                 int steps) {
   SamplerConfig config;
   config.name = sampler;
@@ -23,13 +23,13 @@ double error_of(const std::string& sampler, const ProcessPtr& process, const std
   return ode_map_error(config, process, GaussianTarget{});
 }
 
-double slope_of(const std::string& sampler, const std::string& kind, const std::string& grid,
+double accelerated_error_slope(const std::string& sampler, const std::string& kind, const std::string& grid,
                 std::vector<int> ks = {16, 32, 64}) {
   const auto process = process_of(kind);
   std::vector<double> steps, errors;
   for (int k : ks) {
     steps.push_back(k);
-    errors.push_back(error_of(sampler, process, grid, k));
+    errors.push_back(accelerated_error(sampler, process, grid, k));
   }
   const double slope = log_log_slope(steps, errors);
   std::cout << "[measured] " << sampler << " on " << kind << " (" << grid
@@ -42,12 +42,12 @@ TEST(AcceleratedTest, IsSecondOrderOnLogSnrGrids) {
   // Pairwise slopes -1.76, -1.82 (vp-linear), -1.74, -1.81 (vp-cosine) over K = 16..64 approach
   // -2 from above; the map is linear in x_T, so no seed moves them.
   for (const char* kind : {"vp-linear", "vp-cosine"})
-    EXPECT_NEAR(slope_of("li-accelerated-2", kind, "logsnr"), -2.0, 0.25) << kind;
+    EXPECT_NEAR(accelerated_error_slope("li-accelerated-2", kind, "logsnr"), -2.0, 0.25) << kind;
 }
 
 TEST(AcceleratedTest, IsSecondOrderOnTheDiscreteSchedule) {
   // Pairwise slopes -1.69, -1.80 approach -2 from above.
-  EXPECT_NEAR(slope_of("li-accelerated-2", "ddpm", "ddpm"), -2.0, 0.3);
+  EXPECT_NEAR(accelerated_error_slope("li-accelerated-2", "ddpm", "ddpm"), -2.0, 0.3);
 }
 
 TEST(AcceleratedTest, BeatsDdimAtEqualNfeOnFineGrids) {
@@ -59,8 +59,8 @@ TEST(AcceleratedTest, BeatsDdimAtEqualNfeOnFineGrids) {
     const std::string grid = process->num_discrete_steps() ? "ddpm" : "logsnr";
     double previous_ratio = 1e300;
     for (int k : {16, 64, 256}) {
-      const double ratio = error_of("li-accelerated-2", process, grid, k) /
-                           error_of("ddim", process, grid, k);
+      const double ratio = accelerated_error("li-accelerated-2", process, grid, k) /
+                           accelerated_error("ddim", process, grid, k);
       EXPECT_LT(ratio, previous_ratio / 2.0) << kind << " K = " << k;
       previous_ratio = ratio;
     }
@@ -118,10 +118,10 @@ TEST(KthOrderTest, GlobalOrders) {
   // Orders 2, 3..4 (formal 3, Simpson's quadrature 4; measured -4.12), 4, as in the local test;
   // the windows cover the distance from the asymptote (pairwise slopes -1.95, -1.99; -4.11,
   // -4.13; -3.98, -4.00) and no seed moves them (the map is linear in x_T).
-  EXPECT_NEAR(slope_of("li-kth-2", "vp-linear", "logsnr", {64, 128, 256}), -2.0, 0.3);
-  const double third = slope_of("li-kth-3", "vp-linear", "logsnr");
+  EXPECT_NEAR(accelerated_error_slope("li-kth-2", "vp-linear", "logsnr", {64, 128, 256}), -2.0, 0.3);
+  const double third = accelerated_error_slope("li-kth-3", "vp-linear", "logsnr");
   EXPECT_TRUE(third < -3.0 + 0.3 && third > -4.0 - 0.3) << third;
-  EXPECT_NEAR(slope_of("li-kth-4", "vp-linear", "logsnr"), -4.0, 0.3);
+  EXPECT_NEAR(accelerated_error_slope("li-kth-4", "vp-linear", "logsnr"), -4.0, 0.3);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "core/process.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -15,9 +16,10 @@
 namespace diffuse {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using testing::kF64;
+using testing::seeded;
 
-at::Generator seeded(uint64_t seed) { return torch::make_generator<at::CPUGeneratorImpl>(seed); }
+
 
 ProcessPtr process_named(const std::string& kind) {
   ProcessConfig config;

@@ -7,6 +7,7 @@
 #include "models/checkpoint.h"
 #include "tests/cli_runner.h"
 #include "tests/train_fixture.h"
+#include "tests/network_fixture.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -19,13 +20,6 @@ namespace diffuse::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-void expect_equal_weights(const NetworkModel& a, const NetworkModel& b, const std::string& what) {
-  const auto pa = a.module()->named_parameters(), pb = b.module()->named_parameters();
-  ASSERT_EQ(pa.size(), pb.size());
-  for (const auto& item : pa)
-    EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << what << ": " << item.key();
-}
 
 struct ResumeCase {
   std::string name, optimizer, schedule;

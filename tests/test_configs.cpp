@@ -100,14 +100,14 @@ TEST_P(ConfigsTest, LoadsTrainsAndSamples) {
   expect_samples(dir.file("s.npy"), 8, dim);
 }
 
-std::string test_name(const ::testing::TestParamInfo<fs::path>& info) {
+std::string config_test_name(const ::testing::TestParamInfo<fs::path>& info) {
   std::string name = info.param.stem().string();
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Shipped, ConfigsTest, ::testing::ValuesIn(shipped_configs()), test_name);
+INSTANTIATE_TEST_SUITE_P(Shipped, ConfigsTest, ::testing::ValuesIn(shipped_configs()), config_test_name);
 
 }  // namespace
 }  // namespace diffuse::testing

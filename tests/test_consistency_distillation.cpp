@@ -10,6 +10,7 @@
 #include "models/network_factory.h"
 #include "tests/cli_runner.h"
 #include "tests/consistency_fixture.h"
+#include "tests/network_fixture.h"
 #include "tests/sampler_checks.h"
 #include "tests/train_fixture.h"
 #include "train/consistency_loss.h"
@@ -178,13 +179,6 @@ TEST(ConsistencyObjective, TargetFollowsTheModelWithTheConfiguredDecay) {
     const auto live = s.model->module()->parameters()[0];
     EXPECT_TRUE(torch::allclose(after, mu * before + (1.0 - mu) * live, 1e-12, 1e-12)) << mu;
   }
-}
-
-void expect_equal_weights(const NetworkModel& a, const NetworkModel& b, const std::string& what) {
-  const auto pa = a.module()->named_parameters(), pb = b.module()->named_parameters();
-  ASSERT_EQ(pa.size(), pb.size());
-  for (const auto& item : pa)
-    EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << what << ": " << item.key();
 }
 
 TEST(ConsistencyObjective, ResumeIsBitIdenticalWithTheTargetInTheCheckpoint) {

@@ -94,7 +94,7 @@ TEST(LaunchEnvironmentTest, BadValuesNameTheVariable) {
 
 // ---- whole runs through the command line ----
 
-constexpr int kSteps = 30;
+constexpr int kTrainSteps = 30;
 
 std::string run_yaml(const std::string& out,
                      const std::string& model = "{kind: mlp, width: 32, depth: 2, "
@@ -104,7 +104,7 @@ std::string run_yaml(const std::string& out,
          "process: {kind: " + process + "}\n"
          "data: {kind: ring8}\n"
          "model: " + model + "\n"
-         "train: {steps: " + std::to_string(kSteps) + ", batch_size: 64, lr: 0.005, warmup: 5,\n"
+         "train: {steps: " + std::to_string(kTrainSteps) + ", batch_size: 64, lr: 0.005, warmup: 5,\n"
          "        log_every: 10, checkpoint_every: 10, eval_size: 256, out: '" + out + "'}\n";
 }
 
@@ -148,9 +148,9 @@ class DataParallelRunTest : public ::testing::Test {
     reference_ = out + "/checkpoint.pt";
   }
 
-  // Asserts `checkpoint` holds (nearly) the one-process weights after kSteps.
+  // Asserts `checkpoint` holds (nearly) the one-process weights after kTrainSteps.
   void expect_reference_weights(const std::string& checkpoint) {
-    EXPECT_EQ(load_model(checkpoint, torch::kFloat32).step, kSteps);
+    EXPECT_EQ(load_model(checkpoint, torch::kFloat32).step, kTrainSteps);
     const double raw = max_weight_difference(reference_, checkpoint, false);
     const double ema = max_weight_difference(reference_, checkpoint, true);
     EXPECT_LT(raw, kTolerance);
@@ -174,7 +174,7 @@ TEST_F(DataParallelRunTest, NprocTwoAndThreeGiveTheOneProcessWeights) {
     // One log, written by rank 0, whose lines say how many processes trained.
     const std::string log = read_bytes(out + "/train.jsonl");
     EXPECT_NE(log.find("\"world_size\":" + std::to_string(nproc)), std::string::npos) << log;
-    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), kSteps / 10) << log;
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), kTrainSteps / 10) << log;
   }
 }
 

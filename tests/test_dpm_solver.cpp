@@ -28,7 +28,7 @@ SamplerConfig config_for(const std::string& sampler, int steps, const std::strin
 }
 
 // Slope of log error against log steps on logSNR grids from t_max to t_end (default t_min).
-double slope_of(const std::string& sampler, const std::string& process_kind,
+double dpm_error_slope(const std::string& sampler, const std::string& process_kind,
                 const std::vector<int>& step_counts, std::optional<double> t_end = {}) {
   const auto process = process_of(process_kind);
   std::vector<double> steps, errors;
@@ -60,25 +60,25 @@ TEST(DpmSolverTest, GlobalOrdersOnLogsnrGrids) {
   for (const auto& [kind, t_end] : {std::pair<const char*, double>{"vp-linear", 0.3},
                                     std::pair<const char*, double>{"edm", 1.5}})
     for (const auto& e : expected) {
-      const double slope = slope_of(e.sampler, kind, {32, 64, 128}, t_end);
+      const double slope = dpm_error_slope(e.sampler, kind, {32, 64, 128}, t_end);
       EXPECT_NEAR(slope, e.slope, 0.3) << e.sampler << " on " << kind;
     }
 }
 
 TEST(DpmSolverTest, FullRunSeparatesTheTwo3Ms) {
   // From t = 1 to 1e-3: the authors' 3M stays second order, the corrected one at least third.
-  EXPECT_NEAR(slope_of("dpm-solver++3m", "vp-linear", {64, 128, 256}), -2.0, 0.3);
-  EXPECT_LT(slope_of("dpm-solver++3m-corrected", "vp-linear", {64, 128, 256}), -2.7);
-  EXPECT_NEAR(slope_of("dpm-solver-3", "vp-linear", {16, 32, 64}), -3.0, 0.3);
+  EXPECT_NEAR(dpm_error_slope("dpm-solver++3m", "vp-linear", {64, 128, 256}), -2.0, 0.3);
+  EXPECT_LT(dpm_error_slope("dpm-solver++3m-corrected", "vp-linear", {64, 128, 256}), -2.7);
+  EXPECT_NEAR(dpm_error_slope("dpm-solver-3", "vp-linear", {16, 32, 64}), -3.0, 0.3);
 }
 
 TEST(DpmSolverTest, FastMixesAreSecondOrderAsAWhole) {
   // NFE = 3K + 1 ends with one first-order step (local error O(H^2)): global order 2.
-  EXPECT_NEAR(slope_of("dpm-solver-fast", "vp-linear", {61, 121, 241}, 0.3), -2.0, 0.3);
+  EXPECT_NEAR(dpm_error_slope("dpm-solver-fast", "vp-linear", {61, 121, 241}, 0.3), -2.0, 0.3);
   // NFE = 3K + 2 ends with a second-order step: third order.
-  EXPECT_NEAR(slope_of("dpm-solver-fast", "vp-linear", {62, 122, 242}, 0.3), -3.0, 0.3);
+  EXPECT_NEAR(dpm_error_slope("dpm-solver-fast", "vp-linear", {62, 122, 242}, 0.3), -3.0, 0.3);
   // Odd NFE: orders 2, ..., 2, 1.
-  EXPECT_NEAR(slope_of("dpm-solver-fast-2", "vp-linear", {65, 129, 257}, 0.3), -2.0, 0.3);
+  EXPECT_NEAR(dpm_error_slope("dpm-solver-fast-2", "vp-linear", {65, 129, 257}, 0.3), -2.0, 0.3);
 }
 
 TEST(DpmSolverTest, ConvergesOnEveryProcessAndGridKind) {

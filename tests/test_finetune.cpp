@@ -10,6 +10,7 @@
 #include "models/subspace.h"
 #include "tests/checkpoint_contents.h"
 #include "tests/cli_runner.h"
+#include "tests/seeded.h"
 #include "train/finetune.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +24,6 @@ namespace diffuse::testing {
 namespace {
 
 namespace fs = std::filesystem;
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
 
 // The exact latent score as a (parameter-free) network, so it can sit inside a SubspaceModel.
 class AnalyticLatent : public NetworkModel {
@@ -116,7 +116,7 @@ TEST(FinetuneModel, TrueBasisAndExactLatentGiveTheOracleScore) {
   EXPECT_LT(((got - expected).norm() / expected.norm()).item<double>(), 1e-6);
 }
 
-FinetuneSetup setup_for(const DataConfig& data, const std::string& out) {
+FinetuneSetup finetune_setup_for(const DataConfig& data, const std::string& out) {
   FinetuneSetup s;
   s.seed = 2;
   s.data = data;
@@ -143,7 +143,7 @@ TEST(FinetuneTrainer, ExactLatentFindsTheTargetBasisAndStaysOrthonormal) {
   auto gen = make_generator(5);
   const auto rows = make_mixture(target)->sample(64, gen).x;
   for (const std::string mode : {"retraction", "penalty"}) {
-    auto setup = setup_for(target, dir.file(mode));
+    auto setup = finetune_setup_for(target, dir.file(mode));
     setup.finetune.orthonormality = mode;
     auto model = exact_model(target, a_s, process);
     FineTuner tuner(setup, process, model, exact_model(target, a_s, process),
@@ -165,7 +165,7 @@ TEST(FinetuneTrainer, StartingAtTheTruthItsScoreStaysTheOracles) {
   const auto a_ta = *data_subspace_basis(target);
   auto gen = make_generator(6);
   const auto rows = make_mixture(target)->sample(32, gen).x;
-  auto setup = setup_for(target, dir.file("run"));
+  auto setup = finetune_setup_for(target, dir.file("run"));
   setup.finetune.steps = 10;
   setup.finetune.lr = 1e-5;
   setup.finetune.optimizer = "sgd";
@@ -190,7 +190,7 @@ TEST(FinetuneTrainer, RefusesAModelThatIsNotSubspace) {
   const auto process = vp();
   const auto data = shared("target", 1e-4);
   auto latent = std::make_shared<AnalyticLatent>(*latent_mixture(data), process);
-  auto setup = setup_for(data, "unused");
+  auto setup = finetune_setup_for(data, "unused");
   EXPECT_THROW(FineTuner(setup, process, latent, latent,
                          split_target(torch::zeros({4, 8}, kF64), 2, 0)),
                InputError);
@@ -216,7 +216,7 @@ double tuned_error(bool good, const torch::Tensor& rows, std::int64_t shots,
   const auto process = vp();
   const auto target = shared("target", 1e-6);
   const auto a_s = *data_subspace_basis(shared("source", 1e-6));
-  auto setup = setup_for(target, out);
+  auto setup = finetune_setup_for(target, out);
   setup.finetune.steps = steps;
   setup.finetune.draws = 512 / shots;  // 512 (t, eps) draws per step, as many for every n
   setup.finetune.init = init;

@@ -2,6 +2,7 @@
 // 2x2 covariances, the sample estimate near the closed form, and growth with added noise.
 #include "core/errors.h"
 #include "core/frechet.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -12,9 +13,10 @@
 namespace diffuse {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using testing::kF64;
+using testing::seeded;
 
-at::Generator seeded(uint64_t seed) { return torch::make_generator<at::CPUGeneratorImpl>(seed); }
+
 
 TEST(FrechetTest, IdenticalSetsAreAtZero) {
   const auto x = torch::randn({500, 12}, seeded(1), kF64) * 3.0 + 1.0;

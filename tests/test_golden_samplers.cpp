@@ -81,7 +81,7 @@ std::vector<GoldenEntry> golden_entries() {
 
 // A gtest name from the output's file name: kinds5_linear_dpm-solver++2m_logSNR_20.npy ->
 // kinds5_linear_dpm_solverpp2m_logSNR_20.
-std::string test_name(const ::testing::TestParamInfo<GoldenEntry>& info) {
+std::string golden_test_name(const ::testing::TestParamInfo<GoldenEntry>& info) {
   std::string name = info.param.file.substr(0, info.param.file.rfind(".npy"));
   std::string out;
   for (char c : name) {
@@ -202,7 +202,7 @@ TEST_P(GoldenSamplerTest, MatchesReferenceOutput) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenSamplerTest, ::testing::ValuesIn(golden_entries()),
-                         test_name);
+                         golden_test_name);
 
 }  // namespace
 }  // namespace diffuse::testing

@@ -3,6 +3,7 @@
 // entropy against the entropy of a Gaussian.
 #include "core/errors.h"
 #include "core/knn_divergence.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -14,7 +15,8 @@
 namespace diffuse {
 namespace {
 
-at::Generator seeded(uint64_t seed) { return torch::make_generator<at::CPUGeneratorImpl>(seed); }
+using testing::seeded;
+
 
 // Draws n points of N(mean, diag(variances)).
 torch::Tensor gaussian(int64_t n, const torch::Tensor& mean, const torch::Tensor& variances,
@@ -23,7 +25,7 @@ torch::Tensor gaussian(int64_t n, const torch::Tensor& mean, const torch::Tensor
 }
 
 // KL(N(m0, diag v0) || N(m1, diag v1)) = 1/2 sum [v0/v1 + (m1 - m0)^2/v1 - 1 + log(v1/v0)].
-double gaussian_kl(const torch::Tensor& m0, const torch::Tensor& v0, const torch::Tensor& m1,
+double diagonal_gaussian_kl(const torch::Tensor& m0, const torch::Tensor& v0, const torch::Tensor& m1,
                    const torch::Tensor& v1) {
   return 0.5 * (v0 / v1 + (m1 - m0).square() / v1 - 1.0 + (v1 / v0).log()).sum().item<double>();
 }
@@ -35,7 +37,7 @@ double gaussian_kl(const torch::Tensor& m0, const torch::Tensor& v0, const torch
 void expect_estimate_near_closed_form(const torch::Tensor& m0, const torch::Tensor& v0,
                                       const torch::Tensor& m1, const torch::Tensor& v1, int64_t n,
                                       double window) {
-  const double exact = gaussian_kl(m0, v0, m1, v1);
+  const double exact = diagonal_gaussian_kl(m0, v0, m1, v1);
   const double estimate = knn_kl_divergence(gaussian(n, m0, v0, 11), gaussian(n, m1, v1, 12));
   std::cout << "[ knn kl ] d = " << m0.size(0) << ", n = m = " << n << ": estimate " << estimate
             << ", closed form " << exact << "\n";

@@ -15,6 +15,7 @@
 #include "models/denoiser.h"
 #include "samplers/noise.h"
 #include "samplers/registry.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -27,7 +28,9 @@
 namespace diffuse {
 namespace {
 
-const auto f64 = torch::kFloat64;
+using testing::kF64;
+using testing::seeded;
+
 constexpr int kKnots = 20;
 constexpr int64_t kSamples = 4000;
 constexpr double kFloor = 1e-10;  // far below 1 - abar_1 = N^-2: low-dimensional at every scale
@@ -87,11 +90,11 @@ double predicted_ratio(const ForwardProcess& p, const Rule& rule) {
 }
 
 // Three latent components in 2-D, the same for every D, lifted by a seeded basis of R^D.
-GaussianMixture lifted_mixture(int64_t dim) {
+GaussianMixture lifted_two_mode_mixture(int64_t dim) {
   const auto basis = std::get<0>(torch::linalg_qr(
-      torch::randn({dim, 2}, torch::make_generator<at::CPUGeneratorImpl>(17), f64)));
+      torch::randn({dim, 2}, torch::make_generator<at::CPUGeneratorImpl>(17), kF64)));
   const auto lift = [&](double w, std::vector<double> mean, double scale) {
-    return GaussianComponent::low_rank(w, basis.matmul(torch::tensor(mean, f64)), scale * basis,
+    return GaussianComponent::low_rank(w, basis.matmul(torch::tensor(mean, kF64)), scale * basis,
                                        kFloor);
   };
   return GaussianMixture({lift(1.0, {2.0, 0.0}, 0.5), lift(2.0, {-1.0, 1.5}, 0.4),
@@ -100,13 +103,13 @@ GaussianMixture lifted_mixture(int64_t dim) {
 
 NoisedKl sample_and_measure(const std::string& sampler, int64_t dim, uint64_t seed) {
   const auto process = theory_process();
-  const auto mixture = lifted_mixture(dim);
+  const auto mixture = lifted_two_mode_mixture(dim);
   Denoiser denoiser(std::make_shared<AnalyticMixtureScore>(mixture, process), process);
   SamplerConfig config;
   config.name = sampler;
   for (int knot = kKnots; knot >= 1; --knot) config.times.push_back(double(knot) / kKnots);
   NoiseSource noise(seed, 0);
-  const auto x_T = noise.next({kSamples, dim}, f64);
+  const auto x_T = noise.next({kSamples, dim}, kF64);
   const auto y = run_sampler(config, denoiser, x_T, noise);
   const double t1 = 1.0 / kKnots;
   return noised_kl(mixture, process->alpha(t1), process->sigma(t1), y);

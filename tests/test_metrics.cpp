@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/metrics.h"
 #include "core/mixture.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -15,10 +16,11 @@
 namespace diffuse {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using testing::kF64;
+using testing::seeded;
+
 const double kLog2Pi = std::log(2.0 * M_PI);
 
-at::Generator seeded(uint64_t seed) { return torch::make_generator<at::CPUGeneratorImpl>(seed); }
 
 // Three well-separated 2-D Gaussians, means shifted by `shift` along the first axis.
 GaussianMixture three_modes(double shift) {

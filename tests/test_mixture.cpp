@@ -2,6 +2,7 @@
 // the noised marginal, and exact sampling (refitting weights, means and variances).
 #include "core/errors.h"
 #include "core/mixture.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -12,9 +13,10 @@
 namespace diffuse {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using testing::kF64;
+using testing::seeded;
 
-at::Generator seeded(uint64_t seed) { return torch::make_generator<at::CPUGeneratorImpl>(seed); }
+
 
 // log N(x; mean, cov) for rows of x, by a dense solve and slogdet (independent of the library).
 torch::Tensor dense_log_normal(const torch::Tensor& x, const torch::Tensor& mean,
@@ -68,7 +70,7 @@ torch::Tensor dense_log_prob(const Reference& r, const torch::Tensor& x, double 
   return torch::logsumexp(torch::stack(terms, 1), 1);
 }
 
-void expect_input_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
+void expect_mixture_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
   try {
     f();
     FAIL() << "expected an InputError";
@@ -145,38 +147,38 @@ TEST(MixtureTest, InvalidComponentsNameTheirIndex) {
   const auto m = torch::zeros({2}, kF64);
   const auto ok = GaussianComponent::isotropic(1.0, m, 1.0);
   auto asym = torch::tensor({{1.0, 0.5}, {0.2, 1.0}}, kF64);
-  expect_input_error(
+  expect_mixture_error(
       [&] {
         GaussianMixture({ok, GaussianComponent::dense(1.0, m, asym)});
       },
       {"component 1", "symmetric"});
   auto indefinite = torch::tensor({{1.0, 0.0}, {0.0, -0.1}}, kF64);
-  expect_input_error(
+  expect_mixture_error(
       [&] {
         GaussianMixture({ok, GaussianComponent::dense(1.0, m, indefinite)});
       },
       {"component 1", "positive semi-definite"});
-  expect_input_error(
+  expect_mixture_error(
       [&] {
         GaussianMixture({ok, ok, GaussianComponent::isotropic(1.0, torch::zeros({3}), 1)});
       },
       {"component 2", "mean"});
-  expect_input_error(
+  expect_mixture_error(
       [&] {
         GaussianMixture({GaussianComponent::diagonal(1.0, m, torch::tensor({1.0, -1.0}))});
       },
       {"component 0", "diag"});
-  expect_input_error(
+  expect_mixture_error(
       [&] {
         GaussianMixture({ok, GaussianComponent::low_rank(1.0, m, torch::ones({3, 1}), 0)});
       },
       {"component 1", "factor"});
-  expect_input_error(
+  expect_mixture_error(
       [&] {
         GaussianMixture({ok, GaussianComponent::isotropic(0.0, m, 1.0)});
       },
       {"component 1", "weight"});
-  expect_input_error(
+  expect_mixture_error(
       [&] {
         GaussianMixture({ok, GaussianComponent::low_rank(1.0, m, torch::ones({2, 1}), -1)});
       },

@@ -3,6 +3,7 @@
 // chi-square: see below), and its refusals.
 #include "core/errors.h"
 #include "core/noised_kl.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -13,24 +14,25 @@
 namespace diffuse {
 namespace {
 
-const auto f64 = torch::kFloat64;
+using testing::kF64;
+using testing::seeded;
+
 // Measured over 30 draws: the 16-D closed-form case's error has mean 0.002 and standard deviation
 // 0.013 at n = 20000; the subspace term on exact 64-D draws mean 0.008, sd 0.027 at n = 4000.
 // The windows are 4 standard deviations.
 constexpr double kClosedFormTolerance = 4 * 0.013;
 constexpr double kFloorTolerance = 4 * 0.027;
 
-at::Generator seeded(uint64_t seed) { return torch::make_generator<at::CPUGeneratorImpl>(seed); }
 
 // A [dim, k] with orthonormal columns.
 torch::Tensor random_basis(int64_t dim, int64_t k, uint64_t seed) {
-  return std::get<0>(torch::linalg_qr(torch::randn({dim, k}, seeded(seed), f64)));
+  return std::get<0>(torch::linalg_qr(torch::randn({dim, k}, seeded(seed), kF64)));
 }
 
 // Three latent components in 2-D lifted to span(A) with isotropic floor v.
 GaussianMixture lifted_mixture(const torch::Tensor& basis, double floor) {
   const auto lift = [&](double w, std::vector<double> mean, double scale) {
-    return GaussianComponent::low_rank(w, basis.matmul(torch::tensor(mean, f64)),
+    return GaussianComponent::low_rank(w, basis.matmul(torch::tensor(mean, kF64)),
                                        scale * basis, floor);
   };
   return GaussianMixture({lift(1.0, {2.0, 0.0}, 0.5), lift(2.0, {-1.0, 1.5}, 0.4),
@@ -38,7 +40,7 @@ GaussianMixture lifted_mixture(const torch::Tensor& basis, double floor) {
 }
 
 // KL(N(m0, S0) || N(m1, S1)) = 1/2 [tr(S1^-1 S0) + (m1 - m0)^T S1^-1 (m1 - m0) - D + log|S1|/|S0|].
-double gaussian_kl(const torch::Tensor& m0, const torch::Tensor& s0, const torch::Tensor& m1,
+double full_gaussian_kl(const torch::Tensor& m0, const torch::Tensor& s0, const torch::Tensor& m1,
                    const torch::Tensor& s1) {
   const auto inv = torch::inverse(s1);
   const auto dm = (m1 - m0).unsqueeze(1);
@@ -59,7 +61,7 @@ TEST(NoisedKlTest, FindsTheSharedSubspace) {
   EXPECT_DOUBLE_EQ(lifted->floor, 1e-3);
 
   // One isotropic Gaussian: nothing shared but its mean (k = 0), the floor its variance.
-  const auto mean = torch::full({5}, 0.5, f64);
+  const auto mean = torch::full({5}, 0.5, kF64);
   const auto single = shared_subspace(GaussianMixture({GaussianComponent::isotropic(1, mean, 2)}));
   ASSERT_TRUE(single.has_value());
   EXPECT_EQ(single->basis.size(1), 0);
@@ -71,7 +73,7 @@ TEST(NoisedKlTest, FindsTheSharedSubspace) {
                                                 GaussianComponent::isotropic(1, -mean, 1)}))
                    .has_value());
   EXPECT_FALSE(shared_subspace(GaussianMixture({GaussianComponent::diagonal(
-                                   1, mean, torch::ones({5}, f64))}))
+                                   1, mean, torch::ones({5}, kF64))}))
                    .has_value());
 }
 
@@ -81,26 +83,26 @@ TEST(NoisedKlTest, MatchesTheClosedFormBetweenGaussians) {
   const int64_t dim = 16, n = 20000;
   const double alpha = 0.8, sigma = 0.6, floor = 0.01, w = 0.5;
   const auto basis = random_basis(dim, 2, 2);
-  const auto latent_mean = torch::tensor({1.0, -0.5}, f64);
-  const auto root = torch::tensor({{0.7, 0.0}, {0.3, 0.4}}, f64);
+  const auto latent_mean = torch::tensor({1.0, -0.5}, kF64);
+  const auto root = torch::tensor({{0.7, 0.0}, {0.3, 0.4}}, kF64);
   GaussianMixture q({GaussianComponent::low_rank(1.0, basis.matmul(latent_mean),
                                                  basis.matmul(root), floor)});
   const auto q_mean = alpha * basis.matmul(latent_mean);
-  const auto q_cov = alpha * alpha * q.covariance(0) + sigma * sigma * torch::eye(dim, f64);
+  const auto q_cov = alpha * alpha * q.covariance(0) + sigma * sigma * torch::eye(dim, kF64);
 
-  const auto p_latent_mean = alpha * latent_mean + torch::tensor({0.3, 0.2}, f64);
-  const auto p_root = torch::tensor({{0.9, 0.0}, {0.1, 0.5}}, f64);
-  const auto complement = torch::eye(dim, f64) - basis.matmul(basis.t());
+  const auto p_latent_mean = alpha * latent_mean + torch::tensor({0.3, 0.2}, kF64);
+  const auto p_root = torch::tensor({{0.9, 0.0}, {0.1, 0.5}}, kF64);
+  const auto complement = torch::eye(dim, kF64) - basis.matmul(basis.t());
   const auto p_mean = basis.matmul(p_latent_mean);
   const auto p_cov =
       basis.matmul(p_root).matmul(p_root.t()).matmul(basis.t()) + w * complement;
   auto gen = seeded(3);
-  const auto z = torch::randn({n, 2}, gen, f64), e = torch::randn({n, dim}, gen, f64);
+  const auto z = torch::randn({n, 2}, gen, kF64), e = torch::randn({n, dim}, gen, kF64);
   const auto x = p_mean + z.matmul(p_root.t()).matmul(basis.t()) +
                  std::sqrt(w) * e.matmul(complement);
 
   const auto kl = noised_kl(q, alpha, sigma, x);
-  const double exact = gaussian_kl(p_mean, p_cov, q_mean, q_cov);
+  const double exact = full_gaussian_kl(p_mean, p_cov, q_mean, q_cov);
   EXPECT_EQ(kl.subspace_dim, 2);
   EXPECT_NEAR(kl.total, kl.subspace + kl.complement, 1e-12);
   // The complement alone: r = w / (alpha^2 floor + sigma^2), relative spread sqrt(2 / (n 14)).
@@ -128,11 +130,11 @@ TEST(NoisedKlTest, NonFiniteSamplesGiveInfinityAndBadInputIsRefused) {
   auto x = mixture.sample(100, seeded(7)).x;
   x[3][5] = std::numeric_limits<double>::quiet_NaN();
   EXPECT_EQ(noised_kl(mixture, 0.9, 0.1, x).total, std::numeric_limits<double>::infinity());
-  EXPECT_THROW(noised_kl(mixture, 0.9, 0.1, torch::zeros({100, 15}, f64)), InputError);
+  EXPECT_THROW(noised_kl(mixture, 0.9, 0.1, torch::zeros({100, 15}, kF64)), InputError);
   EXPECT_THROW(noised_kl(mixture, 0.9, 0.1, x.slice(0, 0, 1)), InputError);
   // A 16-D mixture without a shared subspace cannot be measured.
-  GaussianMixture full({GaussianComponent::diagonal(1, torch::zeros({16}, f64),
-                                                    torch::ones({16}, f64))});
+  GaussianMixture full({GaussianComponent::diagonal(1, torch::zeros({16}, kF64),
+                                                    torch::ones({16}, kF64))});
   try {
     noised_kl(full, 0.9, 0.1, x);
     FAIL() << "expected an InputError";

@@ -27,7 +27,7 @@
 namespace diffuse::testing {
 namespace {
 
-constexpr std::int64_t kSamples = 2000;
+constexpr std::int64_t kDirectionSamples = 2000;
 
 // The student's one-step map from x_T ~ N(0, prior_std^2 I) and the exact ODE map of the same
 // x_T: sqrt(mean ||f(x_T) - x*(x_T)||^2).
@@ -66,7 +66,7 @@ double one_step_distance(const std::string& process_kind, int k, std::uint64_t s
   trainer.run();
 
   torch::manual_seed(1000 + seed);
-  const auto x_T = torch::randn({kSamples, 2}) * process->prior_std();
+  const auto x_T = torch::randn({kDirectionSamples, 2}) * process->prior_std();
   torch::NoGradGuard no_grad;
   // One consistency step: f(x_T, t_max), the first point of the distillation grid.
   const auto student = Denoiser(trainer.ema_model(), process).x0(x_T, process->t_max());

@@ -3,6 +3,7 @@
 #include "core/config.h"
 #include "core/errors.h"
 #include "core/mixture_config.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -13,9 +14,10 @@
 namespace diffuse {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using testing::kF64;
+using testing::seeded;
 
-at::Generator seeded(uint64_t seed) { return torch::make_generator<at::CPUGeneratorImpl>(seed); }
+
 
 DataConfig parse(const std::string& yaml) {
   return config::load<DataConfig>(YAML::Load(yaml), "data");

@@ -23,7 +23,7 @@ namespace {
 
 using testing::process_of;
 
-torch::Tensor f64(const std::vector<double>& values) {
+torch::Tensor as_tensor(const std::vector<double>& values) {
   return torch::tensor(values, torch::kFloat64);
 }
 
@@ -59,7 +59,7 @@ class ProcessKind : public ::testing::TestWithParam<std::string> {
 // (a) VP kinds: alpha^2 + sigma^2 = 1.
 TEST_P(ProcessKind, VarianceIsPreservedByVpKinds) {
   if (!process->variance_preserving()) GTEST_SKIP() << GetParam() << " is not VP";
-  const auto t = f64(probe_times(*process, 41, 0.0, 1.0));
+  const auto t = as_tensor(probe_times(*process, 41, 0.0, 1.0));
   const auto a = process->alpha(t), s = process->sigma(t);
   EXPECT_LT((a * a + s * s - 1.0).abs().max().item<double>(), 1e-12);
   EXPECT_EQ(process->prior_std(), 1.0);
@@ -70,7 +70,7 @@ TEST_P(ProcessKind, VarianceIsPreservedByVpKinds) {
 // to a few units in the last place, at every probe time and at the ends of the range.
 TEST_P(ProcessKind, HostDoublesEqualTheTensorForms) {
   const auto times = probe_times(*process, 41, 0.0, 1.0);
-  const auto t = f64(times);
+  const auto t = as_tensor(times);
   const auto lambdas = values_of(process->lambda(t));
   const auto near = [](double host, double tensor) {
     return std::abs(host - tensor) <= 1e-13 * std::max(1.0, std::abs(tensor)) ||
@@ -101,7 +101,7 @@ TEST_P(ProcessKind, HostDoublesEqualTheTensorForms) {
           << name << "(" << times[i] << ") = " << host(*process, times[i]) << " on the host, "
           << expected[i] << " as a tensor";
   }
-  const auto times_back = values_of(process->t_of_lambda(f64(lambdas)));
+  const auto times_back = values_of(process->t_of_lambda(as_tensor(lambdas)));
   for (std::size_t i = 0; i < lambdas.size(); ++i)
     EXPECT_TRUE(near(process->t_of_lambda(lambdas[i]), times_back[i]))
         << "t_of_lambda(" << lambdas[i] << ") = " << process->t_of_lambda(lambdas[i])
@@ -111,8 +111,8 @@ TEST_P(ProcessKind, HostDoublesEqualTheTensorForms) {
 // (b) lambda(t_of_lambda(l)) = l and t_of_lambda(lambda(t)) = t; lambda falls with t.
 TEST_P(ProcessKind, LambdaAndItsInverseRoundTrip) {
   const auto times = probe_times(*process, 41, 0.0, 1.0);
-  const auto lambdas = values_of(process->lambda(f64(times)));
-  const auto times_back = values_of(process->t_of_lambda(f64(lambdas)));
+  const auto lambdas = values_of(process->lambda(as_tensor(times)));
+  const auto times_back = values_of(process->t_of_lambda(as_tensor(lambdas)));
   for (std::size_t i = 0; i < times.size(); ++i) {
     if (!std::isfinite(lambdas[i])) continue;  // rf at t = 1: alpha = 0, lambda = -inf
     EXPECT_NEAR(times_back[i], times[i], 1e-9 * times[i]) << "t = " << times[i];
@@ -124,8 +124,8 @@ TEST_P(ProcessKind, LambdaAndItsInverseRoundTrip) {
     l_lo = process->lambda(process->t_min() + 0.999 * (process->t_max() - process->t_min()));
   std::vector<double> grid;
   for (int i = 0; i <= 40; ++i) grid.push_back(l_hi + (l_lo - l_hi) * i / 40.0);
-  const auto t_of = values_of(process->t_of_lambda(f64(grid)));
-  const auto grid_back = values_of(process->lambda(f64(t_of)));
+  const auto t_of = values_of(process->t_of_lambda(as_tensor(grid)));
+  const auto grid_back = values_of(process->lambda(as_tensor(t_of)));
   for (std::size_t i = 0; i < grid.size(); ++i) {
     EXPECT_NEAR(grid_back[i], grid[i], 1e-9 * std::max(1.0, std::abs(grid[i])))
         << "lambda = " << grid[i];
@@ -211,7 +211,7 @@ TEST_P(ProcessKind, ForwardSdeReproducesTheMarginals) {
   auto x = m + p.sigma(grid[0]) * torch::randn({n}, generator, options);
   int checked = 0;
   double worst_z = 0, worst_discretisation = 0;
-  const auto fs = values_of(p.f(f64(grid))), g2s = values_of(p.g2(f64(grid)));
+  const auto fs = values_of(p.f(as_tensor(grid))), g2s = values_of(p.g2(as_tensor(grid)));
   for (int k = 0; k < steps; ++k) {
     const double dt = grid[k + 1] - grid[k], f = fs[k], g2 = g2s[k];
     x.mul_(1 + f * dt).add_(torch::randn({n}, generator, options), std::sqrt(g2 * dt));
@@ -243,7 +243,7 @@ TEST_P(ProcessKind, ForwardSdeReproducesTheMarginals) {
 // the scale is that change rather than |v|. dv/dx is a float64 central difference.
 TEST_P(ProcessKind, Float32AgreesWithFloat64) {
   const auto& p = *process;
-  const auto t32 = f64(probe_times(p, 41, 0.0, 1.0)).to(torch::kFloat32);
+  const auto t32 = as_tensor(probe_times(p, 41, 0.0, 1.0)).to(torch::kFloat32);
   const auto t64 = t32.to(torch::kFloat64);
   using Method = torch::Tensor (ForwardProcess::*)(const torch::Tensor&) const;
   const std::vector<std::pair<const char*, Method>> methods = {
@@ -278,13 +278,13 @@ TEST_P(ProcessKind, Float32AgreesWithFloat64) {
   RecordProperty("max_relative_error", scientific(worst));
 }
 
-std::string kind_name(const ::testing::TestParamInfo<std::string>& info) {
+std::string process_kind_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param;
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Process, ProcessKind, ::testing::ValuesIn(process_kinds()), kind_name);
+INSTANTIATE_TEST_SUITE_P(Process, ProcessKind, ::testing::ValuesIn(process_kinds()), process_kind_name);
 
 TEST(Process, VpKindsAreExactlyTheVpFamily) {
   for (const auto& kind : process_kinds()) {

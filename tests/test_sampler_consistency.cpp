@@ -15,14 +15,14 @@
 namespace diffuse::testing {
 namespace {
 
-const GaussianTarget kGauss{0.5, 0.25, 2};
+const GaussianTarget kTarget{0.5, 0.25, 2};
 
 class ConsistencySampler : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConsistencySampler, OneStepIsTheMapOfXT) {
   const auto process = process_of(GetParam());
   auto counting =
-      std::make_shared<CountingModel>(std::make_shared<ExactConsistencyFunction>(process, kGauss));
+      std::make_shared<CountingModel>(std::make_shared<ExactConsistencyFunction>(process, kTarget));
   const Denoiser f(counting, process);
   SamplerConfig config;
   config.name = "consistency";
@@ -31,16 +31,16 @@ TEST_P(ConsistencySampler, OneStepIsTheMapOfXT) {
   const auto x_T = noise.next({16, 2}, torch::kFloat64) * process->prior_std();
   const auto x = run_sampler(config, f, x_T, noise);
   EXPECT_EQ(counting->calls, 1);
-  const auto exact = exact_flow(*process, kGauss, x_T, process->t_max(), process->t_min());
+  const auto exact = exact_flow(*process, kTarget, x_T, process->t_max(), process->t_min());
   EXPECT_TRUE(torch::allclose(x, exact, 1e-12, 1e-12)) << GetParam();
 }
 
 TEST_P(ConsistencySampler, MultistepKeepsTheDistributionExact) {
   const auto process = process_of(GetParam());
-  const Denoiser f(std::make_shared<ExactConsistencyFunction>(process, kGauss), process);
+  const Denoiser f(std::make_shared<ExactConsistencyFunction>(process, kTarget), process);
   const double a0 = process->alpha(process->t_min());
-  const double want_mean = a0 * kGauss.mean;
-  const double want_std = marginal_std(*process, kGauss, process->t_min());
+  const double want_mean = a0 * kTarget.mean;
+  const double want_std = marginal_std(*process, kTarget, process->t_min());
   for (const int steps : {2, 4}) {
     SamplerConfig config;
     config.name = "consistency";

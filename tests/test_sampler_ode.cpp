@@ -6,7 +6,7 @@
 namespace diffuse::testing {
 namespace {
 
-double slope_of(const std::string& sampler, const std::string& process_kind) {
+double ode_error_slope(const std::string& sampler, const std::string& process_kind) {
   ProcessConfig process_config;
   process_config.kind = process_kind;
   const auto process = make_process(process_config);
@@ -25,12 +25,12 @@ double slope_of(const std::string& sampler, const std::string& process_kind) {
 // Global order p shows as a slope of -p in log error vs log steps; 0.25 covers pre-asymptotics.
 TEST(SamplerOdeTest, EulerIsFirstOrder) {
   for (const char* kind : {"vp-linear", "edm", "rf"})
-    EXPECT_NEAR(slope_of("euler", kind), -1.0, 0.25) << kind;
+    EXPECT_NEAR(ode_error_slope("euler", kind), -1.0, 0.25) << kind;
 }
 
 TEST(SamplerOdeTest, HeunIsSecondOrder) {
   for (const char* kind : {"vp-linear", "edm", "rf"})
-    EXPECT_NEAR(slope_of("heun", kind), -2.0, 0.25) << kind;
+    EXPECT_NEAR(ode_error_slope("heun", kind), -2.0, 0.25) << kind;
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ ProcessPtr vp_linear() {
   return make_process(config);
 }
 
-std::vector<double> grid_of(const ForwardProcess& p, const std::string& kind, int steps) {
+std::vector<double> srk_grid(const ForwardProcess& p, const std::string& kind, int steps) {
   TimeGridConfig grid;
   grid.kind = kind;
   grid.steps = steps;
@@ -59,7 +59,7 @@ double weak_error(const ForwardProcess& p, const std::vector<double>& times,
          std::abs(law.variance - std::pow(marginal_std(p, g, end), 2.0));
 }
 
-torch::Tensor draw(const ProcessPtr& process, const GaussianTarget& g, int steps,
+torch::Tensor srk_draw(const ProcessPtr& process, const GaussianTarget& g, int steps,
                    std::int64_t n) {
   const auto denoiser = gaussian_denoiser(process, g);
   SamplerConfig config;
@@ -83,7 +83,7 @@ TEST(SrkTest, SamplesFollowTheSchemesGaussianLaw) {
       c.steps = steps;
       return c;
     }(), *process), g);
-    expect_gaussian_moments(draw(process, g, steps, 4000), law.mean, law.variance, 0.0, 0.0,
+    expect_gaussian_moments(srk_draw(process, g, steps, 4000), law.mean, law.variance, 0.0, 0.0,
                             "srk K = " + std::to_string(steps));
   }
 }
@@ -96,17 +96,17 @@ TEST(SrkTest, MatchesTheExactMarginal) {
   const double mean = process->alpha(end) * g.mean;
   const double variance = std::pow(marginal_std(*process, g, end), 2.0);
   // Allowed bias: 2% of the variance (the discretisation error at K = 32 is far smaller).
-  expect_gaussian_moments(draw(process, g, 32, 4000), mean, variance, 0.02 * variance,
+  expect_gaussian_moments(srk_draw(process, g, 32, 4000), mean, variance, 0.02 * variance,
                           0.02 * variance, "srk K = 32 vs the exact marginal");
 }
 
-const std::vector<double> kSteps = {32, 64, 128};
+const std::vector<double> kStepCounts = {32, 64, 128};
 
-// The log-log slope of error(K) over kSteps, and the errors.
+// The log-log slope of error(K) over kStepCounts, and the errors.
 std::pair<double, std::vector<double>> slope_in_steps(const std::function<double(int)>& error) {
   std::vector<double> errors;
-  for (double k : kSteps) errors.push_back(error(static_cast<int>(k)));
-  return {log_log_slope(kSteps, errors), errors};
+  for (double k : kStepCounts) errors.push_back(error(static_cast<int>(k)));
+  return {log_log_slope(kStepCounts, errors), errors};
 }
 
 TEST(SrkTest, WeakOrderTwoOfTheRecursion) {
@@ -116,7 +116,7 @@ TEST(SrkTest, WeakOrderTwoOfTheRecursion) {
   const GaussianTarget g;
   for (const char* kind : {"logsnr", "uniform"}) {
     const auto [slope, errors] = slope_in_steps(
-        [&](int k) { return weak_error(*process, grid_of(*process, kind, k), g); });
+        [&](int k) { return weak_error(*process, srk_grid(*process, kind, k), g); });
     std::cout << "[measured] srk weak order on vp-linear (" << kind << "): slope " << slope
               << "\n";
     EXPECT_NEAR(slope, -2.0, 0.25) << kind;
@@ -155,7 +155,7 @@ TEST(SrkTest, TheLibrarysSamplerConvergesWithOrderTwo) {
         slope_in_steps([&](int k) { return library_gain_error(process, g, kind, k); });
     std::cout << "[measured] srk (library) gain error on vp-linear (" << kind << "): "
               << errors.front() << " .. " << errors.back() << ", slope " << slope
-              << " (pairwise " << pairwise_slopes(kSteps, errors) << ")\n";
+              << " (pairwise " << pairwise_slopes(kStepCounts, errors) << ")\n";
     // No seed enters (the gain is deterministic), so the window is the fit's distance from the
     // asymptote: pairwise slopes -2.63, -2.22, -2.09 (logsnr) and -2.37, -2.14, -2.06 (uniform)
     // over K = 16..128 approach -2 from below; the fit over 32..128 is within 0.25 of it. Euler

@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "core/mixture.h"
 #include "core/subspace_distance.h"
+#include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -12,7 +13,8 @@
 namespace diffuse {
 namespace {
 
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+using testing::kF64;
+
 
 TEST(SubspaceDistanceTest, LineAndPlaneByHand) {
   // Line {(t, 0, 1)} and plane {x = 0}. The factors are scaled and, for the plane, not

@@ -12,7 +12,7 @@
 namespace diffuse::testing {
 namespace {
 
-double error_of(const std::string& sampler, const ProcessPtr& process, int steps) {
+double unipc_error(const std::string& sampler, const ProcessPtr& process, int steps) {
   SamplerConfig config;
   config.name = sampler;
   config.steps = steps;
@@ -20,7 +20,7 @@ double error_of(const std::string& sampler, const ProcessPtr& process, int steps
   return ode_map_error(config, process, GaussianTarget{});
 }
 
-double slope_of(const std::string& sampler, const std::string& kind,
+double unipc_error_slope(const std::string& sampler, const std::string& kind,
                 const std::vector<int>& ks = {16, 32, 64}) {
   ProcessConfig process_config;
   process_config.kind = kind;
@@ -28,7 +28,7 @@ double slope_of(const std::string& sampler, const std::string& kind,
   std::vector<double> steps, errors;
   for (int k : ks) {
     steps.push_back(k);
-    errors.push_back(error_of(sampler, process, k));
+    errors.push_back(unipc_error(sampler, process, k));
   }
   const double slope = log_log_slope(steps, errors);
   std::cout << "[measured] " << sampler << " on " << kind << ": slope " << slope
@@ -47,9 +47,9 @@ TEST(UniPcTest, OrdersOnLogSnrGrids) {
         // K = 64..256 where the pairwise slopes are smooth (-3.68, -3.87 on vp-linear; -3.62,
         // -3.86 on edm): between the warm-up step's global order 3 and the later steps' 4.
         if (p < 3) {
-          EXPECT_NEAR(slope_of(name, kind), -(p + 1.0), 0.3) << name << " on " << kind;
+          EXPECT_NEAR(unipc_error_slope(name, kind), -(p + 1.0), 0.3) << name << " on " << kind;
         } else {
-          const double slope = slope_of(name, kind, {64, 128, 256});
+          const double slope = unipc_error_slope(name, kind, {64, 128, 256});
           EXPECT_TRUE(slope < -3.0 && slope > -4.0) << name << " on " << kind << ": " << slope;
         }
       }
@@ -64,9 +64,9 @@ TEST(UniPcTest, HigherOrdersAreMoreAccurateOnFineGrids) {
   const auto process = make_process(process_config);  // vp-linear
   for (const char* variant : {"bh1", "bh2"}) {
     const std::string prefix = std::string("unipc-") + variant + "-";
-    const double e1 = error_of(prefix + "1", process, 64);
-    const double e2 = error_of(prefix + "2", process, 64);
-    const double e3 = error_of(prefix + "3", process, 64);
+    const double e1 = unipc_error(prefix + "1", process, 64);
+    const double e2 = unipc_error(prefix + "2", process, 64);
+    const double e3 = unipc_error(prefix + "3", process, 64);
     EXPECT_LT(e2, e1) << variant;
     EXPECT_LT(e3, e2) << variant;
   }
