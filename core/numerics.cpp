@@ -51,4 +51,33 @@ int multistep_order(int order, int i, int steps, bool lower_order_final) {
   return q;
 }
 
+std::vector<double> solve_dense(std::vector<std::vector<double>> a, std::vector<double> b) {
+  const std::size_t n = b.size();
+  const auto has_n = [n](const std::vector<double>& row) { return row.size() == n; };
+  const bool square = a.size() == n && std::all_of(a.begin(), a.end(), has_n);
+  if (!square)
+    throw std::invalid_argument("solve_dense: a must be " + std::to_string(n) + " x " +
+                                std::to_string(n) + ", like b's size");
+  for (std::size_t col = 0; col < n; ++col) {
+    std::size_t pivot = col;
+    for (std::size_t row = col + 1; row < n; ++row)
+      if (std::abs(a[row][col]) > std::abs(a[pivot][col])) pivot = row;
+    if (a[pivot][col] == 0.0) throw std::invalid_argument("solve_dense: a is singular");
+    std::swap(a[col], a[pivot]);
+    std::swap(b[col], b[pivot]);
+    for (std::size_t row = col + 1; row < n; ++row) {
+      const double f = a[row][col] / a[col][col];
+      for (std::size_t k = col; k < n; ++k) a[row][k] -= f * a[col][k];
+      b[row] -= f * b[col];
+    }
+  }
+  std::vector<double> x(n);
+  for (std::size_t row = n; row-- > 0;) {
+    double sum = b[row];
+    for (std::size_t k = row + 1; k < n; ++k) sum -= a[row][k] * x[k];
+    x[row] = sum / a[row][row];
+  }
+  return x;
+}
+
 }  // namespace diffuse

@@ -4,6 +4,7 @@
 //   per_sample(v, x)         per-sample values v [B] shaped [B, 1, ...] to broadcast against x
 //   splitmix64(z)            the counter-based mixer behind every seed derived from (seed, keys)
 //   multistep_order(...)     the order a multistep solver can use at step i (warm-up, final steps)
+//   solve_dense(a, b)        x with a x = b for the few-unknown systems of solver coefficients
 //
 //   const double w = h * exp_phi(1, -h);              // = -expm1(-h): DPM-Solver++'s first weight
 //   auto x_t = per_sample(alpha, x0) * x0;            // alpha [B] against x0 [B, C, H, W]
@@ -13,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace diffuse {
 
@@ -37,5 +39,10 @@ std::uint64_t splitmix64(std::uint64_t z);
 // fewer than 10 steps also at most steps - i (DPM-Solver's reference rule, Lu et al. 2022b,
 // Sec. 5: lower orders in the last steps stabilise very few steps).
 int multistep_order(int order, int i, int steps, bool lower_order_final);
+
+// x with a x = b, a square (a[i] its rows), by Gaussian elimination with partial pivoting: for
+// the few unknowns of a solver's coefficients (UniPC's rho), on the host. std::invalid_argument
+// when the sizes disagree or a pivot is zero (a singular).
+std::vector<double> solve_dense(std::vector<std::vector<double>> a, std::vector<double> b);
 
 }  // namespace diffuse

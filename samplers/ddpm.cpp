@@ -120,14 +120,21 @@ torch::Tensor sample_ddpm(const Denoiser& denoiser, torch::Tensor x,
   });
 }
 
-// Li et al.'s DDIM: Y_{t-1} = (Y_t + eta_t s_t(Y_t)) / sqrt(alpha_t), eta_t = (1-alpha_t)/(1+q).
+// Li et al.'s DDIM, the probability-flow step in theory form (ddpm.h):
+//   Y_s = (Y_t + eta_t s_t(Y_t)) / sqrt(alpha_t),  eta_t = (1 - alpha_t) / (1 + q_t),
+//   alpha_t = abar_t / abar_s,  q_t^2 = (alpha_t - abar_t) / (1 - abar_t).
 torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x,
-                          const std::vector<double>& times, NoiseSource& noise,
-                          const SamplerConfig&) {
-  const auto& process = denoiser.process();
-  return theory_form(denoiser, std::move(x), times, noise, [&](double t, double s) {
-    return ddim_step_coefficients(process, t, s, 0.0);
-  });
+                          const std::vector<double>& times, NoiseSource&, const SamplerConfig&) {
+  const auto& p = denoiser.process();
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    const double t = times[i], s = times[i + 1];
+    const auto [alpha, one_minus_alpha] = step_alpha(p, t, s);
+    // alpha_t - abar_t = alpha_t (1 - abar_s); 1 - abar by expm1, so short steps keep their digits
+    const double q2 = alpha * -std::expm1(2.0 * p.log_alpha(s)) / -std::expm1(2.0 * p.log_alpha(t));
+    const double eta = one_minus_alpha / (1.0 + std::sqrt(q2));
+    x = (1.0 / std::sqrt(alpha)) * (x + eta * denoiser.score(x, t));
+  }
+  return x;
 }
 
 // Ho et al.'s other variance, sigma_Ho^2 = beta_t = 1 - alpha_t: theory-form sigma_t^2 =

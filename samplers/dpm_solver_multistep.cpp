@@ -1,6 +1,6 @@
-// Multistep DPM-Solver++ (data prediction): 2M, the authors' 3M, the corrected 3M and the
-// stochastic SDE-DPM-Solver++(2M). One model evaluation a step; the last data predictions are
-// kept in locals. Per-step weights are planned on the host before the loop.
+// Multistep DPM-Solver++ (data prediction) beyond 2M (samplers/dpmpp_2m.cpp): the authors' 3M,
+// the corrected 3M and the stochastic SDE-DPM-Solver++(2M). One model evaluation a step; the
+// last data predictions are kept in locals. Per-step weights are planned on the host first.
 #include "samplers/dpm_solver.h"
 
 #include "core/numerics.h"
@@ -131,12 +131,6 @@ DpmppWeights dpmpp_multistep_weights(int order, double h, double h0, double h1,
     w[j] = b * d1 + c * d2_scale * diff;
   }
   return {a + w[0], w[1], w[2]};
-}
-
-torch::Tensor sample_dpmpp_2m(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource&,
-                              const SamplerConfig& config) {
-  return sample_ode(denoiser, std::move(x), times, config, 2, false, "dpm-solver++2m");
 }
 
 torch::Tensor sample_dpmpp_3m(const Denoiser& denoiser, torch::Tensor x,

@@ -49,7 +49,9 @@ TEST(ExpPhi, IsTheExponentialIntegralWeight) {
     for (double h : {0.05, 0.7, 3.0}) {
       const int n = 4000;
       const double dx = h / n;
-      const auto f = [&](double u) { return std::exp(-(h - u)) * std::pow(u, k) / std::tgamma(k + 1.0); };
+      const auto f = [&](double u) {
+        return std::exp(-(h - u)) * std::pow(u, k) / std::tgamma(k + 1.0);
+      };
       double integral = f(0.0) + f(h);
       for (int i = 1; i < n; ++i) integral += (i % 2 ? 4.0 : 2.0) * f(i * dx);
       integral *= dx / 3.0;
@@ -76,7 +78,8 @@ TEST(PerSample, ShapesOneValuePerSampleToBroadcast) {
   EXPECT_EQ(column.sizes(), (std::vector<std::int64_t>{4, 1, 1, 1}));
   EXPECT_EQ(column.scalar_type(), torch::kFloat32);
   const auto product = column * x;
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(torch::all(product[i] == static_cast<float>(i)).item<bool>());
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(torch::all(product[i] == static_cast<float>(i)).item<bool>());
 }
 
 TEST(SplitMix64, GivesThePublishedSequence) {
@@ -98,6 +101,30 @@ TEST(MultistepOrder, WarmsUpAndLowersTheFinalStepsOfShortRuns) {
   EXPECT_EQ(orders(3, 5, false), (std::vector<int>{1, 2, 3, 3, 3}));
   EXPECT_EQ(orders(2, 12, true), (std::vector<int>{1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}));
   EXPECT_EQ(orders(3, 2, true), (std::vector<int>{1, 1}));
+}
+
+TEST(SolveDense, SolvesSystemsThatNeedPivoting) {
+  // a x = b with x = (1, -2, 3) and a zero first pivot, so the rows must be swapped.
+  const std::vector<std::vector<double>> a = {{0.0, 2.0, 1.0}, {1.0, 1.0, 1.0}, {2.0, 0.0, -1.0}};
+  const std::vector<double> x = {1.0, -2.0, 3.0};
+  std::vector<double> b(3, 0.0);
+  for (int i = 0; i < 3; ++i)
+    for (int k = 0; k < 3; ++k) b[i] += a[i][k] * x[k];
+  const auto solved = solve_dense(a, b);
+  ASSERT_EQ(solved.size(), 3u);
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(solved[k], x[k], 1e-15) << k;
+  // UniPC's system R_ik = r_k^i with r = (-1, -2, 1) and b = (1, 0, 0): the Lagrange weights of
+  // the value at 0 through the nodes -1, -2, 1, i.e. (1, -1/3, 1/3) in closed form.
+  const auto rho =
+      solve_dense({{1.0, 1.0, 1.0}, {-1.0, -2.0, 1.0}, {1.0, 4.0, 1.0}}, {1.0, 0.0, 0.0});
+  EXPECT_NEAR(rho[0], 1.0, 1e-15);
+  EXPECT_NEAR(rho[1], -1.0 / 3.0, 1e-15);
+  EXPECT_NEAR(rho[2], 1.0 / 3.0, 1e-15);
+}
+
+TEST(SolveDense, RefusesSingularOrMismatchedSystems) {
+  EXPECT_THROW(solve_dense({{1.0, 2.0}, {2.0, 4.0}}, {1.0, 2.0}), std::invalid_argument);
+  EXPECT_THROW(solve_dense({{1.0, 2.0}}, {1.0, 2.0}), std::invalid_argument);
 }
 
 }  // namespace
