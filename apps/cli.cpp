@@ -1,11 +1,7 @@
 #include "apps/cli.h"
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/precision.h"
-#include "core/runtime.h"
 
-#include <filesystem>
 #include <iostream>
 
 namespace diffuse::cli {
@@ -59,28 +55,6 @@ RunConfig load_run_config(YAML::Node root, const cxxopts::ParseResult& args,
   for (const auto& [flag, key] : all)
     if (args.count(flag)) config::apply_override(root, key + "=" + args[flag].as<std::string>());
   return config::load<RunConfig>(root);
-}
-
-RunContext set_up_run(const RunConfig& config) {
-  set_threads(config.threads);
-  const std::string warning = reference_blas_warning();
-  if (!warning.empty()) std::cerr << warning << "\n";
-  RunContext context;
-  context.device = parse_device(config.device);
-  context.dtype = parse_dtype(config.dtype);
-  set_precision(parse_precision(config.precision), context.dtype);
-  torch::manual_seed(static_cast<std::uint64_t>(config.seed));
-  return context;
-}
-
-void save_config(const RunConfig& config, const std::string& path) {
-  ensure_parent_directory(path);
-  write_file_atomically(path, "# resolved diffuse config\n" + config::to_yaml(config));
-}
-
-std::string sibling_path(const std::string& path, const std::string& suffix) {
-  std::filesystem::path p(path);
-  return (p.parent_path() / p.stem()).string() + suffix;
 }
 
 }  // namespace diffuse::cli

@@ -1,9 +1,10 @@
 // What every `diffuse` command shares: the common options, loading the run config (file, then
-// --set overrides, then the command's own flags), --print-config, and the run set-up (threads,
-// device, dtype, the BLAS check). Commands stay thin: parse, build, one library call, write.
+// --set overrides, then the command's own flags) and --print-config; the run set-up (threads,
+// device, dtype, the BLAS check) is apps/run/run_context.h. Commands stay thin: parse, build,
+// one library call, write.
 #pragma once
 
-#include "apps/run_config.h"
+#include "apps/run/run_context.h"
 
 #include <cxxopts.hpp>
 
@@ -35,22 +36,5 @@ RunConfig load_run_config(const cxxopts::ParseResult& args, const std::vector<Fl
 // The same over a given base config (e.g. a checkpoint's) instead of the --config file.
 RunConfig load_run_config(YAML::Node root, const cxxopts::ParseResult& args,
                           const std::vector<FlagBinding>& flags);
-
-// What a run needs at hand once the config is resolved.
-struct RunContext {
-  torch::Device device = torch::kCPU;
-  torch::Dtype dtype = torch::kFloat32;
-  torch::TensorOptions options() const { return torch::TensorOptions().device(device).dtype(dtype); }
-};
-
-// Applies threads, resolves device and dtype, seeds LibTorch's global generator, prints the BLAS
-// warning when it applies.
-RunContext set_up_run(const RunConfig& config);
-
-// Writes the resolved config to `path` (atomically).
-void save_config(const RunConfig& config, const std::string& path);
-
-// `runs/x/samples.npy` -> `runs/x/samples` + suffix.
-std::string sibling_path(const std::string& path, const std::string& suffix);
 
 }  // namespace diffuse::cli

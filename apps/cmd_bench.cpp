@@ -1,7 +1,7 @@
 // diffuse bench: time samplers (samples/s, NFE/s) and a training step (ms/step) of a model, with
 // warm-up runs, repeats, median and spread, and the machine they ran on; --peer runs the same
 // work in plain PyTorch (scripts/bench_peer.py) and reports peer time / diffuse time.
-#include "apps/bench_run.h"
+#include "apps/bench/run.h"
 #include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"

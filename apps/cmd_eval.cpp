@@ -6,7 +6,7 @@
 #include "apps/eval_images.h"
 #include "apps/eval_model.h"
 #include "apps/eval_samples.h"
-#include "apps/outputs.h"
+#include "apps/run/outputs.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/jsonl.h"

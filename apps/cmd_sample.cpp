@@ -4,7 +4,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/model_sampler.h"
-#include "apps/outputs.h"
+#include "apps/run/outputs.h"
 #include "core/errors.h"
 #include "core/npy.h"
 #include "core/process.h"

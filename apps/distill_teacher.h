@@ -7,7 +7,7 @@
 // (one step) unless the config already names it, so `sample --model` of the result needs no flags.
 #pragma once
 
-#include "apps/run_config.h"
+#include "apps/run/run_config.h"
 #include "models/score_model.h"
 
 #include <torch/torch.h>

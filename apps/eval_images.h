@@ -4,7 +4,7 @@
 // classes a conditional model was asked for), the accuracy of the classifier against them.
 #pragma once
 
-#include "apps/run_config.h"
+#include "apps/run/run_config.h"
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>

@@ -4,7 +4,7 @@
 #include "apps/eval_images.h"
 #include "apps/eval_samples.h"
 #include "apps/model_sampler.h"
-#include "apps/outputs.h"
+#include "apps/run/outputs.h"
 #include "core/errors.h"
 #include "core/progress.h"
 #include "models/analytic.h"

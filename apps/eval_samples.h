@@ -6,7 +6,7 @@
 // the estimator's floor at that sample size.
 #pragma once
 
-#include "apps/run_config.h"
+#include "apps/run/run_config.h"
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>

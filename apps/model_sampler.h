@@ -4,7 +4,7 @@
 // `diffuse eval --model --sample`.
 #pragma once
 
-#include "apps/run_config.h"
+#include "apps/run/run_config.h"
 #include "core/process.h"
 
 #include <string>

@@ -3,7 +3,7 @@
 // config trains (or, with a distill: section, distils) two steps, logs them and its checkpoint
 // samples; a sampling config samples. The samples have the data's dimension, the requested count
 // and finite values, and each file says how to run it in its header comment.
-#include "apps/run_config.h"
+#include "apps/run/run_config.h"
 #include "core/jsonl.h"
 #include "core/npy.h"
 #include "tests/cli_runner.h"

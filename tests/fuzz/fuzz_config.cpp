@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary bytes as a YAML run config, read and validated as the commands
-// do (core/config.h, apps/run_config.h), then the data section resolved for its kind.
-#include "apps/run_config.h"
+// do (core/config.h, apps/run/run_config.h), then the data section resolved for its kind.
+#include "apps/run/run_config.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -4,9 +4,9 @@
 // alternating with diffuse's one by one so that a change of machine load hits both alike.
 #pragma once
 
-#include "apps/bench_model.h"
-#include "apps/bench_peer.h"
-#include "apps/bench_sampling.h"
+#include "apps/bench/model.h"
+#include "apps/bench/peer.h"
+#include "apps/bench/sampling.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "apps/bench_peer.h"
+#include "apps/bench/peer.h"
 
 #include "core/atomic_file.h"
 #include "core/errors.h"

@@ -1,4 +1,4 @@
-#include "apps/bench_flops.h"
+#include "apps/bench/flops.h"
 
 #include "core/compat.h"
 #include "core/precision.h"

@@ -1,9 +1,9 @@
-#include "apps/bench_run.h"
+#include "apps/bench/run.h"
 
-#include "apps/bench_environment.h"
-#include "apps/bench_flops.h"
-#include "apps/bench_stats.h"
-#include "apps/outputs.h"
+#include "apps/bench/environment.h"
+#include "apps/bench/flops.h"
+#include "apps/bench/stats.h"
+#include "apps/run/outputs.h"
 #include "models/subspace.h"
 
 #include <cmath>

@@ -1,6 +1,6 @@
-#include "apps/outputs.h"
+#include "apps/run/outputs.h"
 
-#include "apps/cli.h"
+#include "apps/run/run_context.h"
 #include "core/atomic_file.h"
 #include "core/image.h"
 #include "core/jsonl.h"

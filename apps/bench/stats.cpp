@@ -1,4 +1,4 @@
-#include "apps/bench_stats.h"
+#include "apps/bench/stats.h"
 
 #include "core/errors.h"
 

@@ -1,4 +1,4 @@
-#include "apps/bench_sampling.h"
+#include "apps/bench/sampling.h"
 
 #include "samplers/registry.h"
 

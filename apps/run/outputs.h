@@ -2,7 +2,7 @@
 // for 2-D data, an image grid for 28x28 images), the resolved config, and JSON Lines records.
 #pragma once
 
-#include "apps/run_config.h"
+#include "apps/run/run_config.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "apps/bench_model.h"
+#include "apps/bench/model.h"
 
 #include "core/runtime.h"
 #include "models/checkpoint.h"

@@ -3,7 +3,7 @@
 // settings, the date and the machine's load (a shared machine's load moves every figure).
 #pragma once
 
-#include "apps/cli.h"
+#include "apps/run/run_context.h"
 
 #include <nlohmann/json.hpp>
 

@@ -11,9 +11,9 @@
 //   double s = peer.time_sample(0, 1)[0];
 #pragma once
 
-#include "apps/bench_model.h"
-#include "apps/bench_sampling.h"
-#include "apps/peer_process.h"
+#include "apps/bench/model.h"
+#include "apps/bench/sampling.h"
+#include "apps/bench/peer_process.h"
 
 #include <nlohmann/json.hpp>
 

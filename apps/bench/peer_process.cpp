@@ -1,4 +1,4 @@
-#include "apps/peer_process.h"
+#include "apps/bench/peer_process.h"
 
 #include "core/errors.h"
 

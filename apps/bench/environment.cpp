@@ -1,4 +1,4 @@
-#include "apps/bench_environment.h"
+#include "apps/bench/environment.h"
 
 #include "core/compat.h"
 #include "core/precision.h"

@@ -7,7 +7,7 @@
 // the arithmetic of a trained model and the peer's check sees every layer. Timing is unaffected.
 #pragma once
 
-#include "apps/cli.h"
+#include "apps/run/run_context.h"
 #include "models/network.h"
 #include "models/score_model.h"
 #include "train/trainer.h"
