@@ -1,11 +1,11 @@
 // diffuse eval: measure samples against the data's exact Gaussian mixture, or image samples
-// through a trained classifier (apps/eval_images.h).
+// through a trained classifier (apps/eval/images.h).
 #include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "apps/eval_images.h"
+#include "apps/eval/images.h"
 #include "apps/eval_model.h"
-#include "apps/eval_samples.h"
+#include "apps/eval/samples.h"
 #include "apps/run/outputs.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"

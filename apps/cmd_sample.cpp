@@ -3,7 +3,7 @@
 #include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "apps/model_sampler.h"
+#include "apps/eval/model_sampler.h"
 #include "apps/run/outputs.h"
 #include "core/errors.h"
 #include "core/npy.h"

@@ -1,9 +1,9 @@
 #include "apps/eval_model.h"
 
 #include "apps/checkpoint_config.h"
-#include "apps/eval_images.h"
-#include "apps/eval_samples.h"
-#include "apps/model_sampler.h"
+#include "apps/eval/images.h"
+#include "apps/eval/samples.h"
+#include "apps/eval/model_sampler.h"
 #include "apps/run/outputs.h"
 #include "core/errors.h"
 #include "core/progress.h"

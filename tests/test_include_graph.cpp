@@ -1,6 +1,6 @@
 // The layers' one-way dependencies (docs/design.md, "Layout and dependencies"): a file of one
 // library folder includes only headers of its own folder or of folders below it,
-//   apps -> apps/bench -> apps/run -> train -> samplers -> models -> core,
+//   apps -> apps/bench -> apps/eval -> apps/run -> train -> samplers -> models -> core,
 // read from the `#include "folder/..."` lines of every source file (a path's layer is that of
 // its longest listed folder, so apps/bench/run.h is in apps/bench, apps/cli.h in apps). The linker
 // alone would not catch a header-only step the wrong way, and a wrong step is how layers start to
@@ -20,9 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::map<std::string, int> kLayer = {{"core", 0},  {"models", 1},   {"samplers", 2},
-                                           {"train", 3}, {"apps/run", 4}, {"apps/bench", 5},
-                                           {"apps", 6}};
+const std::map<std::string, int> kLayer = {{"core", 0},       {"models", 1},   {"samplers", 2},
+                                           {"train", 3},      {"apps/run", 4}, {"apps/eval", 5},
+                                           {"apps/bench", 6}, {"apps", 7}};
 
 // The layer of a repository path: that of its longest listed folder; -1 outside them all.
 int layer_of(const std::string& path) {

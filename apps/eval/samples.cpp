@@ -1,4 +1,4 @@
-#include "apps/eval_samples.h"
+#include "apps/eval/samples.h"
 
 #include "core/errors.h"
 #include "core/format.h"

@@ -1,4 +1,4 @@
-#include "apps/eval_images.h"
+#include "apps/eval/images.h"
 
 #include "core/errors.h"
 #include "core/frechet.h"

@@ -1,4 +1,4 @@
-#include "apps/model_sampler.h"
+#include "apps/eval/model_sampler.h"
 
 #include "samplers/common.h"
 #include "samplers/consistency.h"
