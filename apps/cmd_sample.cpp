@@ -8,35 +8,14 @@
 #include "core/errors.h"
 #include "core/npy.h"
 #include "core/process.h"
-#include "core/progress.h"
 #include "models/checkpoint.h"
 #include "models/denoiser.h"
 #include "models/guidance.h"
-#include "samplers/generate.h"
-#include "samplers/registry.h"
 #include "samplers/sampler_table.h"
 
-#include <iomanip>
 #include <iostream>
 
 namespace diffuse::cli {
-
-namespace {
-
-constexpr int kNameWidth = 26;  // the longest name, dpm-solver++3m-corrected, plus a gap
-
-void list_samplers(int steps) {
-  std::cout << std::left << std::setw(kNameWidth) << "name" << std::setw(7) << "order"
-            << std::setw(12) << "stochastic" << std::setw(14)
-            << ("NFE(K=" + std::to_string(steps) + ")") << "processes\n";
-  for (const auto& row : sampler_registry())
-    std::cout << std::setw(kNameWidth) << row.name << std::setw(7) << row.order << std::setw(12)
-              << (row.stochastic ? "yes" : "no") << std::setw(14)
-              << (row.adaptive ? std::string("adaptive") : std::to_string(row.nfe(steps)))
-              << row.supported_processes() << "   " << row.description << "\n";
-}
-
-}  // namespace
 
 int run_sample(int argc, char** argv) {
   cxxopts::Options options(argv[0],
@@ -92,7 +71,7 @@ int run_sample(int argc, char** argv) {
     if (args.count("markdown"))
       std::cout << sampler_table_markdown();
     else
-      list_samplers(config.sampler.steps);
+      std::cout << sampler_table_text(config.sampler.steps);
     return 0;
   }
   config.sampler =
@@ -117,15 +96,8 @@ int run_sample(int argc, char** argv) {
                      denoiser.model()->describe() +
                      " is unconditional (train with model.num_classes)");
   }
-  Progress progress("sample", request.num_samples, "samples");
-  std::int64_t reported = 0;
-  request.on_batch = [&](std::int64_t done) {
-    progress.advance(done - reported);
-    reported = done;
-  };
-  const GenerateResult result =
-      generate(config.sampler, denoiser, data_sample_shape(config.data), run.options(), request);
-  progress.finish();
+  const GenerateResult result = generate_with_progress(
+      config.sampler, denoiser, data_sample_shape(config.data), run.options(), request);
 
   write_sample_outputs(config, result.samples);
   if (request.labels.defined())

@@ -6,12 +6,10 @@
 #include "apps/eval/model_sampler.h"
 #include "apps/run/outputs.h"
 #include "core/errors.h"
-#include "core/progress.h"
 #include "models/analytic.h"
 #include "models/checkpoint.h"
 #include "models/denoiser.h"
 #include "models/guidance.h"
-#include "samplers/generate.h"
 #include "train/dsm_eval.h"
 #include "train/step_rng.h"
 #include "train/training_data.h"
@@ -37,15 +35,8 @@ nlohmann::json sample_and_measure(const RunConfig& config, const RunContext& run
   request.seed = static_cast<std::uint64_t>(config.seed);
   if (loaded.model->num_classes() > 0)
     request.labels = sample_labels(count, loaded.model->num_classes(), -1);
-  Progress progress("sample", count, "samples");
-  std::int64_t reported = 0;
-  request.on_batch = [&](std::int64_t done) {
-    progress.advance(done - reported);
-    reported = done;
-  };
-  const GenerateResult result =
-      generate(sampler, denoiser, data_sample_shape(config.data), run.options(), request);
-  progress.finish();
+  const GenerateResult result = generate_with_progress(
+      sampler, denoiser, data_sample_shape(config.data), run.options(), request);
   const std::string name = path + " (" + std::to_string(count) + " samples)";
   auto record = images ? evaluate_image_samples(config, run.device, result.samples,
                                                 {name, classifier, "", request.labels})

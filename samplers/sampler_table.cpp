@@ -3,6 +3,7 @@
 #include "samplers/registry.h"
 
 #include <cstdlib>
+#include <iomanip>
 #include <sstream>
 
 namespace diffuse {
@@ -37,6 +38,19 @@ std::string sampler_table_markdown() {
     out << "| `" << row.name << "` | " << row.order << " | " << nfe_formula(row) << " | "
         << (row.stochastic ? "yes" : "no") << " | " << row.supported_processes() << " | "
         << cell(row.description) << " |\n";
+  return out.str();
+}
+
+std::string sampler_table_text(int steps) {
+  constexpr int kNameWidth = 26;  // the longest name, dpm-solver++3m-corrected, plus a gap
+  std::ostringstream out;
+  out << std::left << std::setw(kNameWidth) << "name" << std::setw(7) << "order" << std::setw(12)
+      << "stochastic" << std::setw(14) << ("NFE(K=" + std::to_string(steps) + ")") << "processes\n";
+  for (const auto& row : sampler_registry())
+    out << std::setw(kNameWidth) << row.name << std::setw(7) << row.order << std::setw(12)
+        << (row.stochastic ? "yes" : "no") << std::setw(14)
+        << (row.adaptive ? std::string("adaptive") : std::to_string(row.nfe(steps)))
+        << row.supported_processes() << "   " << row.description << "\n";
   return out.str();
 }
 

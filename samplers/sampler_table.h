@@ -15,4 +15,7 @@ std::string nfe_formula(const SamplerInfo& row);
 // name | order | NFE | stochastic | processes | description, one row per registry entry.
 std::string sampler_table_markdown();
 
+// The same as aligned text for a terminal (`diffuse sample --list-samplers`), NFE at K = steps.
+std::string sampler_table_text(int steps);
+
 }  // namespace diffuse

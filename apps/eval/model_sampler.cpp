@@ -1,5 +1,6 @@
 #include "apps/eval/model_sampler.h"
 
+#include "core/progress.h"
 #include "samplers/common.h"
 #include "samplers/consistency.h"
 #include "train/consistency_schedule.h"
@@ -14,6 +15,21 @@ SamplerConfig sampler_for_model(const RunConfig& config, const ForwardProcess& p
     sampler.times =
         consistency_sampling_times(process, config.distill, config.train.steps, sampler.steps);
   return sampler;
+}
+
+GenerateResult generate_with_progress(const SamplerConfig& sampler, const Denoiser& denoiser,
+                                      const std::vector<std::int64_t>& sample_shape,
+                                      const torch::TensorOptions& options,
+                                      GenerateRequest request) {
+  Progress progress("sample", request.num_samples, "samples");
+  std::int64_t reported = 0;
+  request.on_batch = [&](std::int64_t done) {
+    progress.advance(done - reported);
+    reported = done;
+  };
+  auto result = generate(sampler, denoiser, sample_shape, options, request);
+  progress.finish();
+  return result;
 }
 
 }  // namespace diffuse::cli
