@@ -65,7 +65,7 @@ def logsnr_grid(p, t_start, t_end, steps):
 
 
 def exp_phi(k, z):
-    """phi_k(z) of exponential integrators (samplers/exponential.cpp), k = 1, 2."""
+    """phi_k(z) of exponential integrators (core/numerics.cpp), k = 1, 2."""
     if abs(z) < 0.5:  # the series, where the closed forms cancel
         term = 1.0 / math.factorial(k)
         total = 0.0

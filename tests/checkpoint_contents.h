@@ -73,9 +73,12 @@ inline CheckpointContents checkpoint_contents(const std::string& path) {
 }
 
 // The two checkpoints hold the same keys, bit-identical tensors and equal values, except the
-// keys in `ignored` (e.g. the config, which names each run's output folder).
+// keys in `ignored` (e.g. the config, which names each run's output folder). With relative > 0,
+// a floating tensor of a may differ from b's by that much of b's largest entry (float64
+// rounding of a reordered sum; an all-zero tensor must still be zero).
 inline void expect_same_checkpoint(const std::string& a, const std::string& b,
-                                   const std::set<std::string>& ignored = {}) {
+                                   const std::set<std::string>& ignored = {},
+                                   double relative = 0.0) {
   auto x = checkpoint_contents(a), y = checkpoint_contents(b);
   for (const auto& key : ignored) {
     x.values.erase(key);
@@ -85,7 +88,14 @@ inline void expect_same_checkpoint(const std::string& a, const std::string& b,
   ASSERT_EQ(x.tensors.size(), y.tensors.size()) << a << " against " << b;
   for (const auto& [key, tensor] : x.tensors) {
     ASSERT_TRUE(y.tensors.count(key)) << b << " lacks " << key;
-    EXPECT_TRUE(torch::equal(tensor, y.tensors.at(key))) << key;
+    const auto& other = y.tensors.at(key);
+    if (relative > 0.0 && tensor.is_floating_point() && tensor.sizes() == other.sizes() &&
+        tensor.numel() > 0)
+      EXPECT_LE((tensor - other).abs().max().item<double>(),
+                relative * other.abs().max().item<double>())
+          << key;
+    else
+      EXPECT_TRUE(torch::equal(tensor, other)) << key;
   }
   EXPECT_EQ(x.values, y.values);
 }
