@@ -32,6 +32,27 @@ double exp_phi(int k, double z) {
   return value;
 }
 
+torch::Tensor exp_phi(int k, const torch::Tensor& z) {
+  if (k < 0) throw std::invalid_argument("exp_phi: k must be >= 0, got " + std::to_string(k));
+  double first = 1.0;  // 1 / k!
+  for (int i = 2; i <= k; ++i) first /= i;
+  auto term = torch::full_like(z, first), series = torch::zeros_like(z);
+  for (int j = 0; j < 40; ++j) {
+    series = series + term;
+    term = term * (z / (j + k + 1));
+  }
+  // The recursion from expm1, where |z| >= 1 (z replaced by 1 inside |z| < 1 to avoid 0 / 0).
+  const auto small = z.abs() < 1.0;
+  const auto w = torch::where(small, torch::ones_like(z), z);
+  auto recursion = k == 0 ? torch::exp(w) : torch::expm1(w) / w;
+  double factorial = 1.0;
+  for (int j = 2; j <= k; ++j) {
+    factorial *= j - 1;
+    recursion = (recursion - 1.0 / factorial) / w;
+  }
+  return torch::where(small, series, recursion);
+}
+
 torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like) {
   std::vector<std::int64_t> shape(like.dim(), 1);
   shape[0] = like.size(0);

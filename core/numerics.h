@@ -24,6 +24,9 @@ namespace diffuse {
 // the series for |z| < 1, where the recursion cancels; the recursion from expm1 elsewhere.
 // std::invalid_argument for k < 0.
 double exp_phi(int k, double z);
+// The same elementwise on a tensor (one z per example: distillation's teacher steps), by the same
+// two branches, so that it agrees with the double version to rounding.
+torch::Tensor exp_phi(int k, const torch::Tensor& z);
 
 // v of shape [B] (one value per sample) reshaped to [B, 1, ..., 1] with like.dim() dimensions
 // and cast to like's dtype, so that it broadcasts against like [B, ...].

@@ -38,8 +38,7 @@ double basis_integral(int m, int anchors, double upper) {
 // Li, Huang, Efimov, Wei, Chi, Chen 2024 (ICML), the accelerated deterministic sampler:
 // sqrt(a_t) Y_{t-1} = Y_t + (1-a_t)/2 s_t + (1-a_t)^2/(4(1-a_{t+1})) (s_t - sqrt(a_{t+1}) s_{t+1}).
 torch::Tensor sample_li_accelerated(const Denoiser& denoiser, torch::Tensor x,
-                                    const std::vector<double>& times, NoiseSource&,
-                                    const SamplerConfig&) {
+                                    const TimeGrid& times, NoiseSource&) {
   struct Step {
     double gain;     // 1 / sqrt(alpha_t)
     double current;  // multiplies s_t(Y_t)
@@ -75,8 +74,8 @@ torch::Tensor sample_li_accelerated(const Denoiser& denoiser, torch::Tensor x,
 
 // Li, Zhou, Wei, Chen 2025: y_s = y_t + int gamma^{-3/2} s / 2 dgamma with the integrand
 // interpolated through K anchors in gamma, anchor states and scores refined alternately.
-torch::Tensor sample_kth_order(const Denoiser& denoiser, torch::Tensor x,
-                               const std::vector<double>& times, int anchors, int rounds) {
+torch::Tensor sample_kth_order(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                               int anchors, int rounds) {
   require(anchors >= 2 && anchors <= kMaxAnchors, "kth-order sampler: K must be 2, 3 or 4");
   require(rounds >= 1, "kth-order sampler: rounds must be at least 1");
   const auto& process = denoiser.process();
@@ -143,11 +142,11 @@ std::vector<SamplerInfo> accelerated_samplers() {
     row.stochastic = false;
     row.nfe = evaluations_per_step(1 + (k - 1) * rounds);
     row.processes = variance_preserving_kinds();
-    row.sample = [k, rounds](const Denoiser& denoiser, torch::Tensor x,
-                             const std::vector<double>& times, NoiseSource&,
-                             const SamplerConfig&) {
-      return sample_kth_order(denoiser, std::move(x), times, k, rounds);
-    };
+    row.sample = SampleFunction::of<NoOptions>(
+        [k, rounds](const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times, NoiseSource&,
+                    const NoOptions&) {
+          return sample_kth_order(denoiser, std::move(x), times, k, rounds);
+        });
     rows.push_back(std::move(row));
   }
   return rows;

@@ -55,11 +55,10 @@
 namespace diffuse {
 
 torch::Tensor sample_li_accelerated(const Denoiser& denoiser, torch::Tensor x,
-                                    const std::vector<double>& times, NoiseSource& noise,
-                                    const SamplerConfig& config);
+                                    const TimeGrid& times, NoiseSource& noise);
 
 // anchors K in 2..4, rounds >= 1 (InputError otherwise).
-torch::Tensor sample_kth_order(const Denoiser& denoiser, torch::Tensor x,
-                               const std::vector<double>& times, int anchors, int rounds);
+torch::Tensor sample_kth_order(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                               int anchors, int rounds);
 
 }  // namespace diffuse

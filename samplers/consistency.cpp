@@ -9,8 +9,7 @@
 namespace diffuse {
 
 torch::Tensor sample_consistency(const Denoiser& denoiser, torch::Tensor x,
-                                 const std::vector<double>& times, NoiseSource& noise,
-                                 const SamplerConfig&) {
+                                 const TimeGrid& times, NoiseSource& noise) {
   const auto& process = denoiser.process();
   const double alpha_min = process.alpha(process.t_min()),
                sigma_min = process.sigma(process.t_min());

@@ -23,8 +23,7 @@
 namespace diffuse {
 
 torch::Tensor sample_consistency(const Denoiser& denoiser, torch::Tensor x,
-                                 const std::vector<double>& times, NoiseSource& noise,
-                                 const SamplerConfig& config);
+                                 const TimeGrid& times, NoiseSource& noise);
 
 // InputError when a consistency model (model.consistency, from `what`, e.g. a checkpoint path)
 // is to be sampled by another sampler: their formulas read the model's x0 as the posterior mean

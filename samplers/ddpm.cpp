@@ -55,31 +55,6 @@ double song_noise(const ForwardProcess& process, double t, double s, double eta)
   return eta * process.sigma(s) / process.sigma(t) * std::sqrt(-std::expm1(2.0 * (la_t - la_s)));
 }
 
-// x_s = alpha_s x0_hat + sqrt(sigma_s^2 - c^2) eps_hat + c z along the grid.
-torch::Tensor song_form(const Denoiser& denoiser, torch::Tensor x,
-                        const std::vector<double>& times, NoiseSource& noise, double eta) {
-  struct Step {
-    double alpha_s, eps_coefficient, c;
-  };
-  const auto& process = denoiser.process();
-  std::vector<Step> steps;
-  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
-    const double s = times[i + 1], sigma_s = process.sigma(s);
-    const double c = song_noise(process, times[i], s, eta);
-    require(c <= sigma_s, "sampler.eta = " + format_number(eta) + " is too large for the DDIM step " +
-                              format_number(times[i]) + " -> " + format_number(s) +
-                              " (its noise would exceed sigma_s); use eta <= 1");
-    steps.push_back({process.alpha(s), std::sqrt(sigma_s * sigma_s - c * c), c});
-  }
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    const auto& c = steps[i];
-    const auto [x0, eps] = denoiser.predict(x, times[i]);
-    x = c.alpha_s * x0 + c.eps_coefficient * eps;
-    if (c.c > 0.0) x = x + c.c * noise.like(x);
-  }
-  return x;
-}
-
 }  // namespace
 
 StepAlpha step_alpha(const ForwardProcess& process, double t, double s) {
@@ -111,9 +86,8 @@ TheoryStepCoefficients ddim_step_coefficients(const ForwardProcess& process, dou
 }
 
 // Li et al.'s DDPM: Y_{t-1} = (Y_t + (1 - alpha_t) s_t(Y_t) + sigma_t z) / sqrt(alpha_t).
-torch::Tensor sample_ddpm(const Denoiser& denoiser, torch::Tensor x,
-                          const std::vector<double>& times, NoiseSource& noise,
-                          const SamplerConfig&) {
+torch::Tensor sample_ddpm(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                          NoiseSource& noise) {
   const auto& process = denoiser.process();
   return theory_form(denoiser, std::move(x), times, noise, [&](double t, double s) {
     return ddpm_step_coefficients(process, t, s);
@@ -123,8 +97,8 @@ torch::Tensor sample_ddpm(const Denoiser& denoiser, torch::Tensor x,
 // Li et al.'s DDIM, the probability-flow step in theory form (ddpm.h):
 //   Y_s = (Y_t + eta_t s_t(Y_t)) / sqrt(alpha_t),  eta_t = (1 - alpha_t) / (1 + q_t),
 //   alpha_t = abar_t / abar_s,  q_t^2 = (alpha_t - abar_t) / (1 - abar_t).
-torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x,
-                          const std::vector<double>& times, NoiseSource&, const SamplerConfig&) {
+torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                          NoiseSource&) {
   const auto& p = denoiser.process();
   for (std::size_t i = 0; i + 1 < times.size(); ++i) {
     const double t = times[i], s = times[i + 1];
@@ -139,9 +113,8 @@ torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x,
 
 // Ho et al.'s other variance, sigma_Ho^2 = beta_t = 1 - alpha_t: theory-form sigma_t^2 =
 // alpha_t (1 - alpha_t). Outside the adaptive family (see ddpm.h).
-torch::Tensor sample_ddpm_beta(const Denoiser& denoiser, torch::Tensor x,
-                               const std::vector<double>& times, NoiseSource& noise,
-                               const SamplerConfig&) {
+torch::Tensor sample_ddpm_beta(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                               NoiseSource& noise) {
   const auto& process = denoiser.process();
   return theory_form(denoiser, std::move(x), times, noise, [&](double t, double s) {
     auto c = ddpm_step_coefficients(process, t, s);
@@ -154,8 +127,7 @@ torch::Tensor sample_ddpm_beta(const Denoiser& denoiser, torch::Tensor x,
 // The probability-flow ODE dY/du = Y + s (u = log alpha) solved over the step with the score held
 // at s_t: Y_s = (Y_t + (1 - sqrt(alpha_t)) s_t) / sqrt(alpha_t). Outside the adaptive family.
 torch::Tensor sample_ddim_frozen_score(const Denoiser& denoiser, torch::Tensor x,
-                                       const std::vector<double>& times, NoiseSource& noise,
-                                       const SamplerConfig&) {
+                                       const TimeGrid& times, NoiseSource& noise) {
   const auto& process = denoiser.process();
   return theory_form(denoiser, std::move(x), times, noise, [&](double t, double s) {
     auto c = ddim_step_coefficients(process, t, s, 0.0);
@@ -165,28 +137,41 @@ torch::Tensor sample_ddim_frozen_score(const Denoiser& denoiser, torch::Tensor x
 }
 
 // The theory form of Song et al.'s eta-family (see ddpm.h): eta 0 is DDIM, eta 1 is DDPM.
-torch::Tensor sample_ddim_eta(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource& noise,
-                              const SamplerConfig& config) {
+torch::Tensor sample_ddim_eta(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                              NoiseSource& noise, const EtaOptions& options) {
   const auto& process = denoiser.process();
   return theory_form(denoiser, std::move(x), times, noise, [&](double t, double s) {
-    return ddim_step_coefficients(process, t, s, config.eta);
+    return ddim_step_coefficients(process, t, s, options.eta);
   });
 }
 
-// Song, Meng, Ermon 2021, eq. 12 with sigma_t(eta = 0): the deterministic DDIM.
-torch::Tensor sample_ddim_song(const Denoiser& denoiser, torch::Tensor x,
-                               const std::vector<double>& times, NoiseSource& noise,
-                               const SamplerConfig&) {
-  return song_form(denoiser, std::move(x), times, noise, 0.0);
+// Song, Meng, Ermon 2021, eq. 12 with eq. 16's noise c(eta):
+//   x_s = alpha_s x0_hat + sqrt(sigma_s^2 - c^2) eps_hat + c z.
+torch::Tensor sample_ddim_song(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                               NoiseSource& noise, const EtaOptions& options) {
+  const double eta = options.eta;
+  struct Step {
+    double alpha_s, eps_coefficient, c;
+  };
+  const auto& process = denoiser.process();
+  std::vector<Step> steps;
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    const double s = times[i + 1], sigma_s = process.sigma(s);
+    const double c = song_noise(process, times[i], s, eta);
+    require(c <= sigma_s, "sampler.eta = " + format_number(eta) + " is too large for the DDIM step " +
+                              format_number(times[i]) + " -> " + format_number(s) +
+                              " (its noise would exceed sigma_s); use eta <= 1");
+    steps.push_back({process.alpha(s), std::sqrt(sigma_s * sigma_s - c * c), c});
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& c = steps[i];
+    const auto [x0, eps] = denoiser.predict(x, times[i]);
+    x = c.alpha_s * x0 + c.eps_coefficient * eps;
+    if (c.c > 0.0) x = x + c.c * noise.like(x);
+  }
+  return x;
 }
 
-// Song, Meng, Ermon 2021, eq. 12 with eq. 16's sigma_t(eta), eta = sampler.eta.
-torch::Tensor sample_ddim_song_eta(const Denoiser& denoiser, torch::Tensor x,
-                                   const std::vector<double>& times, NoiseSource& noise,
-                                   const SamplerConfig& config) {
-  return song_form(denoiser, std::move(x), times, noise, config.eta);
-}
 
 std::vector<SamplerInfo> ddpm_samplers() {
   const auto& vp = variance_preserving_kinds();
@@ -204,9 +189,9 @@ std::vector<SamplerInfo> ddpm_samplers() {
       {"ddim-eta", "DDIM with sampler.eta, theory form (eta 0: ddim, 1: ddpm; default 1)", 1, true,
        once, vp, sample_ddim_eta},
       {"ddim-song", "DDIM eta = 0, Song et al. 2021 eq. 12 in x0/eps form", 1, false, once, vp,
-       sample_ddim_song},
+       {sample_ddim_song, EtaOptions{0.0}}},
       {"ddim-song-eta", "DDIM with sampler.eta, Song et al. 2021 eqs. 12, 16 (default 1)", 1, true,
-       once, vp, sample_ddim_song_eta},
+       once, vp, sample_ddim_song},
   };
 }
 

@@ -59,29 +59,21 @@ TheoryStepCoefficients ddpm_step_coefficients(const ForwardProcess& process, dou
 TheoryStepCoefficients ddim_step_coefficients(const ForwardProcess& process, double t, double s,
                                               double eta);
 
-// Theory form: DDPM; DDIM (eta = 0); DDIM with config.eta. NFE = K.
-torch::Tensor sample_ddpm(const Denoiser& denoiser, torch::Tensor x,
-                          const std::vector<double>& times, NoiseSource& noise,
-                          const SamplerConfig& config);
-torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x,
-                          const std::vector<double>& times, NoiseSource& noise,
-                          const SamplerConfig& config);
-torch::Tensor sample_ddpm_beta(const Denoiser& denoiser, torch::Tensor x,
-                               const std::vector<double>& times, NoiseSource& noise,
-                               const SamplerConfig& config);
+// Theory form, NFE = K each: DDPM; DDIM (eta = 0); the two controls outside the adaptive family;
+// DDIM with options.eta.
+torch::Tensor sample_ddpm(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                          NoiseSource& noise);
+torch::Tensor sample_ddim(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                          NoiseSource& noise);
+torch::Tensor sample_ddpm_beta(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                               NoiseSource& noise);
 torch::Tensor sample_ddim_frozen_score(const Denoiser& denoiser, torch::Tensor x,
-                                       const std::vector<double>& times, NoiseSource& noise,
-                                       const SamplerConfig& config);
-torch::Tensor sample_ddim_eta(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource& noise,
-                              const SamplerConfig& config);
+                                       const TimeGrid& times, NoiseSource& noise);
+torch::Tensor sample_ddim_eta(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                              NoiseSource& noise, const EtaOptions& options);
 
-// Song et al. 2021, eq. 12: eta = 0; and with config.eta. NFE = K.
-torch::Tensor sample_ddim_song(const Denoiser& denoiser, torch::Tensor x,
-                               const std::vector<double>& times, NoiseSource& noise,
-                               const SamplerConfig& config);
-torch::Tensor sample_ddim_song_eta(const Denoiser& denoiser, torch::Tensor x,
-                                   const std::vector<double>& times, NoiseSource& noise,
-                                   const SamplerConfig& config);
+// Song et al. 2021, eq. 12 with options.eta (the `ddim-song` row fixes eta = 0). NFE = K.
+torch::Tensor sample_ddim_song(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                               NoiseSource& noise, const EtaOptions& options);
 
 }  // namespace diffuse

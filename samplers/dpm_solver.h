@@ -28,7 +28,7 @@
 //     intervals (the reference takes the outer times from it at the cumulative orders). A
 //     user-given grid is such a grid of NFE intervals.
 //   - multistep rows (dpm-solver++2m, ++3m, sde-dpm-solver++2m; method='multistep'): NFE = K;
-//     step i uses order min(order, i + 1) (warm-up) and, with config.lower_order_final and K < 10,
+//     step i uses order min(order, i + 1) (warm-up) and, with lower_order_final and K < 10,
 //     at most K - i (the reference asserts K >= order; we run K < order with the warm-up orders).
 //   - high-order terms use the reference's default solver_type 'dpmsolver' (the r-midpoint
 //     forms), not 'taylor'.
@@ -49,42 +49,32 @@
 
 namespace diffuse {
 
-// Singlestep DPM-Solver-1 (= DDIM with eta = 0), -2 (midpoint) and -3, noise prediction.
-torch::Tensor sample_dpm_solver_1(const Denoiser& denoiser, torch::Tensor x,
-                                  const std::vector<double>& times, NoiseSource& noise,
-                                  const SamplerConfig& config);
-torch::Tensor sample_dpm_solver_2(const Denoiser& denoiser, torch::Tensor x,
-                                  const std::vector<double>& times, NoiseSource& noise,
-                                  const SamplerConfig& config);
-torch::Tensor sample_dpm_solver_3(const Denoiser& denoiser, torch::Tensor x,
-                                  const std::vector<double>& times, NoiseSource& noise,
-                                  const SamplerConfig& config);
-// DPM-Solver-fast: the order mix of dpm_solver_fast_orders(NFE, 3) (or 2) over a grid of NFE
+enum class DpmPrediction { noise, data };
+
+// Singlestep, fixed order: DPM-Solver-1 (= DDIM with eta = 0), -2 (midpoint), -3 with noise
+// prediction; DPM-Solver++(2S) with data prediction (order 2). NFE = order K.
+torch::Tensor sample_dpm_solver_singlestep(const Denoiser& denoiser, torch::Tensor x,
+                                          const TimeGrid& times, const SpacingOptions& options,
+                                          DpmPrediction prediction, int order);
+// DPM-Solver-fast: the order mix of dpm_solver_fast_orders(NFE, max_order) over a grid of NFE
 // intervals (dpm_solver_fast_grid).
 torch::Tensor sample_dpm_solver_fast(const Denoiser& denoiser, torch::Tensor x,
-                                     const std::vector<double>& times, NoiseSource& noise,
-                                     const SamplerConfig& config);
-torch::Tensor sample_dpm_solver_fast_2(const Denoiser& denoiser, torch::Tensor x,
-                                       const std::vector<double>& times, NoiseSource& noise,
-                                       const SamplerConfig& config);
-// DPM-Solver++(2S): singlestep second order, data prediction.
-torch::Tensor sample_dpmpp_2s(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource& noise,
-                              const SamplerConfig& config);
-// DPM-Solver++(2M), (3M) as published, (3M) corrected: multistep, data prediction.
-torch::Tensor sample_dpmpp_2m(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource& noise,
-                              const SamplerConfig& config);
-torch::Tensor sample_dpmpp_3m(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource& noise,
-                              const SamplerConfig& config);
-torch::Tensor sample_dpmpp_3m_corrected(const Denoiser& denoiser, torch::Tensor x,
-                                        const std::vector<double>& times, NoiseSource& noise,
-                                        const SamplerConfig& config);
-// SDE-DPM-Solver++(2M): the reverse SDE in lambda, data prediction, noise from `noise`.
+                                     const TimeGrid& times, int max_order);
+// One singlestep DPM-Solver step (noise prediction, order 1..3) from s to t with one time per
+// example ([B] tensors), its inner times at r = 1/2 or 1/3, 2/3 in lambda: the teacher's step
+// of consistency distillation, by the samplers' own plan.
+torch::Tensor dpm_solver_step(const Denoiser& denoiser, const torch::Tensor& x,
+                              const torch::Tensor& s, const torch::Tensor& t, int order);
+
+// DPM-Solver++(2M) (samplers/dpmpp_2m.cpp); (3M) as published or corrected; SDE-DPM-Solver++(2M),
+// the reverse SDE in lambda with noise from `noise`. Multistep, data prediction, NFE = K.
+torch::Tensor sample_dpmpp_2m(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                              NoiseSource& noise, const MultistepOptions& options);
+torch::Tensor sample_dpmpp_3m(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                              const MultistepOptions& options, bool corrected);
 torch::Tensor sample_sde_dpmpp_2m(const Denoiser& denoiser, torch::Tensor x,
-                                  const std::vector<double>& times, NoiseSource& noise,
-                                  const SamplerConfig& config);
+                                  const TimeGrid& times, NoiseSource& noise,
+                                  const MultistepOptions& options);
 
 // The reference's order mix spending exactly `nfe` evaluations with orders <= max_order (1..3):
 //   max_order 3, K = nfe/3 + 1:  nfe % 3 == 0: [3]*(K-2) + [2, 1]; 1: [3]*(K-1) + [1];

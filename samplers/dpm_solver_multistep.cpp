@@ -92,14 +92,6 @@ torch::Tensor run_plan(const Denoiser& denoiser, torch::Tensor x,
   return x;
 }
 
-torch::Tensor sample_ode(const Denoiser& denoiser, torch::Tensor x,
-                         const std::vector<double>& times, const SamplerConfig& config,
-                         int order, bool corrected_3m, const char* name) {
-  const auto plan =
-      plan_ode(denoiser.process(), times, order, corrected_3m, config.lower_order_final, name);
-  return run_plan(denoiser, std::move(x), times, plan, nullptr);
-}
-
 }  // namespace
 
 // DPM-Solver++ multistep (Lu et al. 2022b, Algorithm 2 for 2M; 3M as in the authors' code):
@@ -133,22 +125,18 @@ DpmppWeights dpmpp_multistep_weights(int order, double h, double h0, double h1,
   return {a + w[0], w[1], w[2]};
 }
 
-torch::Tensor sample_dpmpp_3m(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource&,
-                              const SamplerConfig& config) {
-  return sample_ode(denoiser, std::move(x), times, config, 3, false, "dpm-solver++3m");
-}
-
-torch::Tensor sample_dpmpp_3m_corrected(const Denoiser& denoiser, torch::Tensor x,
-                                        const std::vector<double>& times, NoiseSource&,
-                                        const SamplerConfig& config) {
-  return sample_ode(denoiser, std::move(x), times, config, 3, true, "dpm-solver++3m-corrected");
+torch::Tensor sample_dpmpp_3m(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                              const MultistepOptions& options, bool corrected) {
+  const auto name = corrected ? "dpm-solver++3m-corrected" : "dpm-solver++3m";
+  const auto plan =
+      plan_ode(denoiser.process(), times, 3, corrected, options.lower_order_final, name);
+  return run_plan(denoiser, std::move(x), times, plan, nullptr);
 }
 
 torch::Tensor sample_sde_dpmpp_2m(const Denoiser& denoiser, torch::Tensor x,
-                                  const std::vector<double>& times, NoiseSource& noise,
-                                  const SamplerConfig& config) {
-  const auto plan = plan_sde(denoiser.process(), times, config.lower_order_final);
+                                  const TimeGrid& times, NoiseSource& noise,
+                                  const MultistepOptions& options) {
+  const auto plan = plan_sde(denoiser.process(), times, options.lower_order_final);
   return run_plan(denoiser, std::move(x), times, plan, &noise);
 }
 

@@ -16,72 +16,91 @@ namespace diffuse {
 
 namespace {
 
-enum class Prediction { noise, data };
+// A plan's numbers: doubles for a grid the batch shares (the samplers, planned on the host before
+// the loop), or [B] float64 tensors for one time per example (distillation's teacher step).
+// `unused` marks a weight the step does not have.
+double unused(double) { return 0.0; }
+torch::Tensor unused(const torch::Tensor&) { return {}; }
+bool has_weight(double c) { return c != 0.0; }
+bool has_weight(const torch::Tensor& c) { return c.defined(); }
+torch::Tensor scale(const torch::Tensor& v, double c) { return v * c; }
+torch::Tensor scale(const torch::Tensor& v, const torch::Tensor& c) { return v * per_sample(c, v); }
+void add_scaled(torch::Tensor& out, const torch::Tensor& v, double c) { out.add_(v, c); }
+void add_scaled(torch::Tensor& out, const torch::Tensor& v, const torch::Tensor& c) {
+  out.add_(scale(v, c));
+}
 
 // out = cx x + sum_{j < stage index + 1} c[j] model_j.
+template <class T>
 struct Stage {
-  double cx = 0.0;
-  std::array<double, 3> c = {0.0, 0.0, 0.0};
+  T cx{};
+  std::array<T, 3> c{};
 };
 
 // Model evaluations at times[0] = s, times[1] = s1, times[2] = s2 (the first `order`);
 // stages[k - 1] gives the input of evaluation k, stages[order - 1] gives x_t.
+template <class T>
 struct StepPlan {
   int order = 1;
-  std::array<double, 3> times = {0.0, 0.0, 0.0};
-  std::array<Stage, 3> stages;
+  std::array<T, 3> times{};
+  std::array<Stage<T>, 3> stages{};
 };
 
 // DPM-Solver-1/2/3 (Lu et al. 2022: DPM-Solver-1 and Algorithms 1 and 2, in the reference's
 // 'dpmsolver' forms): exp(h) - 1 = h phi_1(h), exp(h) - 1 - h = h^2 phi_2(h).
 // points = {s, s1, s2, t} (the first order + 1 used).
-StepPlan noise_step(const ForwardProcess& p, int order, const std::array<double, 4>& points) {
-  StepPlan plan;
+template <class T>
+StepPlan<T> noise_step(const ForwardProcess& p, int order, const std::array<T, 4>& points) {
+  using std::exp;  // at::exp for tensors, by argument-dependent lookup
+  StepPlan<T> plan;
   plan.order = order;
-  const double s = points[0], t = points[order];
-  const double lambda_s = p.lambda(s), h = p.lambda(t) - lambda_s;
-  const double log_alpha_s = p.log_alpha(s);
-  const auto decay = [&](double u) { return std::exp(p.log_alpha(u) - log_alpha_s); };
+  const T& s = points[0];
+  const T& t = points[order];
+  const T lambda_s = p.lambda(s), h = p.lambda(t) - lambda_s;
+  const T log_alpha_s = p.log_alpha(s);
+  const auto decay = [&](const T& u) { return exp(p.log_alpha(u) - log_alpha_s); };
   // sigma_u (e^{r h} - 1) for u at lambda_s + r h: the first-order noise weight.
-  const auto first = [&](double u, double r) { return p.sigma(u) * r * h * exp_phi(1, r * h); };
+  const auto first = [&](const T& u, const auto& r) {
+    return p.sigma(u) * r * h * exp_phi(1, r * h);
+  };
   for (int k = 0; k < order; ++k) plan.times[k] = points[k];
 
-  Stage& last = plan.stages[order - 1];
+  Stage<T>& last = plan.stages[order - 1];
   last.cx = decay(t);
-  const double b = first(t, 1.0);
+  const T b = first(t, 1.0);
   if (order == 1) {
-    last.c = {-b, 0.0, 0.0};  // x_t = (alpha_t / alpha_s) x - sigma_t (e^h - 1) eps_s
+    last.c = {-b, unused(b), unused(b)};  // x_t = (alpha_t / alpha_s) x - sigma_t (e^h - 1) eps_s
     return plan;
   }
-  const double r1 = (p.lambda(points[1]) - lambda_s) / h;
+  const T r1 = (p.lambda(points[1]) - lambda_s) / h;
   plan.stages[0].cx = decay(points[1]);  // u1: DPM-Solver-1 from s to s1
-  plan.stages[0].c = {-first(points[1], r1), 0.0, 0.0};
+  plan.stages[0].c = {-first(points[1], r1), unused(b), unused(b)};
   if (order == 2) {
     // x_t = DPM-Solver-1 - sigma_t (e^h - 1) / (2 r1) (eps_1 - eps_s)
-    const double d = 0.5 / r1 * b;
-    last.c = {-b + d, -d, 0.0};
+    const T d = 0.5 / r1 * b;
+    last.c = {-b + d, -d, unused(b)};
     return plan;
   }
-  const double r2 = (p.lambda(points[2]) - lambda_s) / h;
+  const T r2 = (p.lambda(points[2]) - lambda_s) / h;
   // u2 = DPM-Solver-1 to s2 - sigma_s2 (r2 / r1) (e^{r2 h} - 1 - r2 h) / (r2 h) (eps_1 - eps_s)
-  const double d2 = r2 / r1 * p.sigma(points[2]) * r2 * h * exp_phi(2, r2 * h);
+  const T d2 = r2 / r1 * p.sigma(points[2]) * r2 * h * exp_phi(2, r2 * h);
   plan.stages[1].cx = decay(points[2]);
-  plan.stages[1].c = {-first(points[2], r2) + d2, -d2, 0.0};
+  plan.stages[1].c = {-first(points[2], r2) + d2, -d2, unused(b)};
   // x_t = DPM-Solver-1 - sigma_t / r2 ((e^h - 1) / h - 1) (eps_2 - eps_s)
-  const double d = p.sigma(t) / r2 * h * exp_phi(2, h);
-  last.c = {-b + d, 0.0, -d};
+  const T d = p.sigma(t) / r2 * h * exp_phi(2, h);
+  last.c = {-b + d, unused(b), -d};
   return plan;
 }
 
 // DPM-Solver++ (Lu et al. 2022b: the first-order step and Algorithm 1, 2S, in the reference's
 // 'dpmsolver' form): 1 - e^{-h} = h phi_1(-h). Orders 1 and 2.
-StepPlan data_step(const ForwardProcess& p, int order, const std::array<double, 4>& points) {
-  StepPlan plan;
+StepPlan<double> data_step(const ForwardProcess& p, int order, const std::array<double, 4>& points) {
+  StepPlan<double> plan;
   plan.order = order;
   const double s = points[0], t = points[order];
   const double lambda_s = p.lambda(s), h = p.lambda(t) - lambda_s, sigma_s = p.sigma(s);
   for (int k = 0; k < order; ++k) plan.times[k] = points[k];
-  Stage& last = plan.stages[order - 1];
+  Stage<double>& last = plan.stages[order - 1];
   last.cx = p.sigma(t) / sigma_s;
   const double b = p.alpha(t) * h * exp_phi(1, -h);
   if (order == 1) {
@@ -98,78 +117,37 @@ StepPlan data_step(const ForwardProcess& p, int order, const std::array<double, 
   return plan;
 }
 
-StepPlan plan_step(const ForwardProcess& p, Prediction prediction, int order,
-                   const std::array<double, 4>& points) {
-  return prediction == Prediction::noise ? noise_step(p, order, points)
-                                         : data_step(p, order, points);
+StepPlan<double> plan_step(const ForwardProcess& p, DpmPrediction prediction, int order,
+                           const std::array<double, 4>& points) {
+  return prediction == DpmPrediction::noise ? noise_step(p, order, points)
+                                            : data_step(p, order, points);
 }
 
-// Fixed order on every interval of `times`; intermediate times spaced like the grid kind.
-std::vector<StepPlan> plan_fixed(const ForwardProcess& p, Prediction prediction, int order,
-                                 const std::vector<double>& times, const SamplerConfig& config) {
-  const bool named_grid = config.times.empty() && config.times_file.empty();
-  const std::string spacing = named_grid ? config.grid : "logsnr";
-  std::vector<StepPlan> plan;
-  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
-    std::array<double, 4> points = {times[i], 0.0, 0.0, 0.0};
-    const auto inner = singlestep_inner_times(p, spacing, times[i], times[i + 1], order);
-    for (int k = 1; k < order; ++k) points[k] = inner[k - 1];
-    points[order] = times[i + 1];
-    plan.push_back(plan_step(p, prediction, order, points));
-  }
-  return plan;
-}
-
-// The fast mix walks a grid of NFE intervals: a step of order q spans q of them.
-std::vector<StepPlan> plan_fast(const ForwardProcess& p, int max_order,
-                                const std::vector<double>& times) {
-  const auto orders = dpm_solver_fast_orders(static_cast<int>(times.size()) - 1, max_order);
-  std::vector<StepPlan> plan;
-  std::size_t i = 0;
-  for (int order : orders) {
-    std::array<double, 4> points = {0.0, 0.0, 0.0, 0.0};
-    for (int k = 0; k <= order; ++k) points[k] = times[i + k];
-    plan.push_back(plan_step(p, Prediction::noise, order, points));
-    i += order;
-  }
-  return plan;
-}
-
-torch::Tensor combine(const Stage& stage, const torch::Tensor& x,
+template <class T>
+torch::Tensor combine(const Stage<T>& stage, const torch::Tensor& x,
                       const std::array<torch::Tensor, 3>& model, int n) {
-  auto out = x * stage.cx;
+  auto out = scale(x, stage.cx);
   for (int j = 0; j < n; ++j)
-    if (stage.c[j] != 0.0) out.add_(model[j], stage.c[j]);
+    if (has_weight(stage.c[j])) add_scaled(out, model[j], stage.c[j]);
   return out;
 }
 
-torch::Tensor run_plan(const Denoiser& denoiser, torch::Tensor x,
-                       const std::vector<StepPlan>& plan, Prediction prediction) {
+template <class T>
+torch::Tensor run_step(const Denoiser& denoiser, const torch::Tensor& x, const StepPlan<T>& step,
+                       DpmPrediction prediction) {
   std::array<torch::Tensor, 3> model;  // this step's evaluations (eps or x0), in locals
-  for (const auto& step : plan) {
-    for (int k = 0; k < step.order; ++k) {
-      const auto input = k == 0 ? x : combine(step.stages[k - 1], x, model, k);  // u_k
-      const auto prediction_k = denoiser.predict(input, step.times[k]);
-      model[k] = prediction == Prediction::noise ? prediction_k.eps : prediction_k.x0;
-    }
-    x = combine(step.stages[step.order - 1], x, model, step.order);  // x_t
+  for (int k = 0; k < step.order; ++k) {
+    const auto input = k == 0 ? x : combine(step.stages[k - 1], x, model, k);  // u_k
+    const auto prediction_k = denoiser.predict(input, step.times[k]);
+    model[k] = prediction == DpmPrediction::noise ? prediction_k.eps : prediction_k.x0;
   }
+  return combine(step.stages[step.order - 1], x, model, step.order);  // x_t
+}
+
+torch::Tensor run_plan(const Denoiser& denoiser, torch::Tensor x,
+                       const std::vector<StepPlan<double>>& plan, DpmPrediction prediction) {
+  for (const auto& step : plan) x = run_step(denoiser, x, step, prediction);
   return x;
-}
-
-torch::Tensor sample_fixed(const Denoiser& denoiser, torch::Tensor x,
-                           const std::vector<double>& times, const SamplerConfig& config,
-                           Prediction prediction, int order, const char* name) {
-  dpm_solver_lambdas(denoiser.process(), times, name);
-  const auto plan = plan_fixed(denoiser.process(), prediction, order, times, config);
-  return run_plan(denoiser, std::move(x), plan, prediction);
-}
-
-torch::Tensor sample_fast(const Denoiser& denoiser, torch::Tensor x,
-                          const std::vector<double>& times, int max_order, const char* name) {
-  dpm_solver_lambdas(denoiser.process(), times, name);
-  const auto plan = plan_fast(denoiser.process(), max_order, times);
-  return run_plan(denoiser, std::move(x), plan, Prediction::noise);
 }
 
 }  // namespace
@@ -248,44 +226,51 @@ std::vector<double> dpm_solver_fast_grid(const ForwardProcess& process,
   return times;
 }
 
-torch::Tensor sample_dpm_solver_1(const Denoiser& denoiser, torch::Tensor x,
-                                  const std::vector<double>& times, NoiseSource&,
-                                  const SamplerConfig& config) {
-  return sample_fixed(denoiser, std::move(x), times, config, Prediction::noise, 1,
-                      "dpm-solver-1");
-}
-
-torch::Tensor sample_dpm_solver_2(const Denoiser& denoiser, torch::Tensor x,
-                                  const std::vector<double>& times, NoiseSource&,
-                                  const SamplerConfig& config) {
-  return sample_fixed(denoiser, std::move(x), times, config, Prediction::noise, 2,
-                      "dpm-solver-2");
-}
-
-torch::Tensor sample_dpm_solver_3(const Denoiser& denoiser, torch::Tensor x,
-                                  const std::vector<double>& times, NoiseSource&,
-                                  const SamplerConfig& config) {
-  return sample_fixed(denoiser, std::move(x), times, config, Prediction::noise, 3,
-                      "dpm-solver-3");
+torch::Tensor sample_dpm_solver_singlestep(const Denoiser& denoiser, torch::Tensor x,
+                                          const TimeGrid& times, const SpacingOptions& options,
+                                          DpmPrediction prediction, int order) {
+  const auto& p = denoiser.process();
+  const auto name = prediction == DpmPrediction::data ? "dpm-solver++2s"
+                                                      : "dpm-solver-" + std::to_string(order);
+  dpm_solver_lambdas(p, times, name);
+  std::vector<StepPlan<double>> plan;  // intermediate times spaced like the grid kind
+  for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+    std::array<double, 4> points = {times[i], 0.0, 0.0, 0.0};
+    const auto inner = singlestep_inner_times(p, options.spacing, times[i], times[i + 1], order);
+    for (int k = 1; k < order; ++k) points[k] = inner[k - 1];
+    points[order] = times[i + 1];
+    plan.push_back(plan_step(p, prediction, order, points));
+  }
+  return run_plan(denoiser, std::move(x), plan, prediction);
 }
 
 torch::Tensor sample_dpm_solver_fast(const Denoiser& denoiser, torch::Tensor x,
-                                     const std::vector<double>& times, NoiseSource&,
-                                     const SamplerConfig&) {
-  return sample_fast(denoiser, std::move(x), times, 3, "dpm-solver-fast");
+                                     const TimeGrid& times, int max_order) {
+  const auto& p = denoiser.process();
+  dpm_solver_lambdas(p, times, max_order == 3 ? "dpm-solver-fast" : "dpm-solver-fast-2");
+  // The mix walks a grid of NFE intervals: a step of order q spans q of them.
+  const auto orders = dpm_solver_fast_orders(static_cast<int>(times.size()) - 1, max_order);
+  std::vector<StepPlan<double>> plan;
+  std::size_t i = 0;
+  for (int order : orders) {
+    std::array<double, 4> points = {0.0, 0.0, 0.0, 0.0};
+    for (int k = 0; k <= order; ++k) points[k] = times[i + k];
+    plan.push_back(noise_step(p, order, points));
+    i += order;
+  }
+  return run_plan(denoiser, std::move(x), plan, DpmPrediction::noise);
 }
 
-torch::Tensor sample_dpm_solver_fast_2(const Denoiser& denoiser, torch::Tensor x,
-                                       const std::vector<double>& times, NoiseSource&,
-                                       const SamplerConfig&) {
-  return sample_fast(denoiser, std::move(x), times, 2, "dpm-solver-fast-2");
-}
-
-torch::Tensor sample_dpmpp_2s(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource&,
-                              const SamplerConfig& config) {
-  return sample_fixed(denoiser, std::move(x), times, config, Prediction::data, 2,
-                      "dpm-solver++2s");
+torch::Tensor dpm_solver_step(const Denoiser& denoiser, const torch::Tensor& x,
+                              const torch::Tensor& s, const torch::Tensor& t, int order) {
+  require(order >= 1 && order <= 3, "dpm_solver_step: order must be 1, 2 or 3");
+  const auto& p = denoiser.process();
+  std::array<torch::Tensor, 4> points;
+  points[0] = s.to(torch::kFloat64);
+  points[order] = t.to(torch::kFloat64);
+  const auto lambda_s = p.lambda(points[0]), h = p.lambda(points[order]) - lambda_s;
+  for (int k = 1; k < order; ++k) points[k] = p.t_of_lambda(lambda_s + h * (double(k) / order));
+  return run_step(denoiser, x, noise_step(p, order, points), DpmPrediction::noise);
 }
 
 }  // namespace diffuse

@@ -8,7 +8,7 @@
 //   x_{i+1} = (sigma_{i+1} / sigma_i) x_i + alpha_{i+1} (1 - e^{-h_i}) D_i,
 //   D_i = (1 + 1 / (2 r_i)) m_i - 1 / (2 r_i) m_{i-1},  r_i = h_{i-1} / h_i,
 // and D_0 = m_0 (the first step is DPM-Solver++(1), DDIM in data form). With
-// config.lower_order_final and fewer than 10 steps the last step is first order too (as the
+// lower_order_final and fewer than 10 steps the last step is first order too (as the
 // authors' code does; it steadies very short runs). Conventions: samplers/dpm_solver.h.
 #include "samplers/dpm_solver.h"
 
@@ -16,9 +16,8 @@
 
 namespace diffuse {
 
-torch::Tensor sample_dpmpp_2m(const Denoiser& denoiser, torch::Tensor x,
-                              const std::vector<double>& times, NoiseSource&,
-                              const SamplerConfig& config) {
+torch::Tensor sample_dpmpp_2m(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                              NoiseSource&, const MultistepOptions& options) {
   const auto& p = denoiser.process();
   const auto lambda = dpm_solver_lambdas(p, times, "dpm-solver++2m");
   const int steps = static_cast<int>(times.size()) - 1;
@@ -29,7 +28,7 @@ torch::Tensor sample_dpmpp_2m(const Denoiser& denoiser, torch::Tensor x,
     const double a = h * exp_phi(1, -h);  // 1 - e^{-h}, without cancellation for short steps
     const double alpha = p.alpha(times[i + 1]);
     x = x * (p.sigma(times[i + 1]) / p.sigma(times[i]));
-    if (multistep_order(2, i, steps, config.lower_order_final) == 1) {
+    if (multistep_order(2, i, steps, options.lower_order_final) == 1) {
       x.add_(m, alpha * a);
     } else {
       const double r = (lambda[i] - lambda[i - 1]) / h;

@@ -33,6 +33,10 @@ const std::vector<std::string>& sampler_names() {
   return names;
 }
 
+SampleFunction::SampleFunction(Plain sampler)
+    : call_([sampler](const Denoiser& d, torch::Tensor x, const TimeGrid& t, NoiseSource& n,
+                      const SamplerConfig&) { return sampler(d, std::move(x), t, n); }) {}
+
 std::function<std::int64_t(int)> evaluations_per_step(int per_step) {
   return [per_step](int steps) { return static_cast<std::int64_t>(per_step) * steps; };
 }
@@ -47,6 +51,29 @@ std::string SamplerInfo::supported_processes() const {
   std::string list;
   for (const auto& p : processes) list += (list.empty() ? "" : ",") + p;
   return list;
+}
+
+const std::vector<std::string>& sampler_specific_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> all;
+    for (const auto& group : {EtaOptions::keys(), ChurnOptions::keys(), ToleranceOptions::keys(),
+                              MultistepOptions::keys()})
+      all.insert(all.end(), group.begin(), group.end());
+    return all;
+  }();
+  return keys;
+}
+
+std::vector<std::string> ignored_sampler_options(const SamplerConfig& config) {
+  // A key counts as set when its value differs from a default section's.
+  const auto given = config::to_node(config), defaults = config::to_node(SamplerConfig{});
+  const auto& reads = find_sampler(config.name).options();
+  std::vector<std::string> ignored;
+  for (const auto& key : sampler_specific_keys())
+    if (config::to_yaml(given[key]) != config::to_yaml(defaults[key]) &&
+        std::find(reads.begin(), reads.end(), key) == reads.end())
+      ignored.push_back(key);
+  return ignored;
 }
 
 const SamplerInfo& find_sampler(const std::string& name) {

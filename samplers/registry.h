@@ -20,6 +20,10 @@ const SamplerInfo& find_sampler(const std::string& name);
 // descending, inside the process's range), else the named grid with config.steps intervals.
 std::vector<double> sampler_grid(const SamplerConfig& config, const ForwardProcess& process);
 
+// The sampler-specific keys (sampler_specific_keys) the config sets to other than their default
+// although its sampler does not read them, e.g. `eta` with heun: a run warns about each.
+std::vector<std::string> ignored_sampler_options(const SamplerConfig& config);
+
 // Model evaluations a run of this config spends (the row's nfe plus a final denoising step);
 // -1 for adaptive rows, whose cost is known only after the run.
 std::int64_t sampler_nfe(const SamplerConfig& config, const ForwardProcess& process);

@@ -86,7 +86,7 @@ torch::Tensor rms(const torch::Tensor& v) {
 }  // namespace
 
 Rk45Result rk45_flow(const Denoiser& denoiser, const torch::Tensor& x, double t_from,
-                     double t_to, const SamplerConfig& config) {
+                     double t_to, const ToleranceOptions& tolerance) {
   // Dormand-Prince RK5(4) with per-sample step sizes on dy/dlambda = x0_hat - y, y = x / alpha.
   require(t_to < t_from, "rk45: needs t_to < t_from, got " + format_number(t_from) + " -> " +
                              format_number(t_to));
@@ -96,7 +96,7 @@ Rk45Result rk45_flow(const Denoiser& denoiser, const torch::Tensor& x, double t_
           "rk45: lambda = log(alpha / sigma) of process '" + denoiser.process().name() +
               "' is infinite at t = " + format_number(std::isfinite(lambda0) ? t_to : t_from) +
               "; move the grid's ends inside the process's range");
-  const double span = lambda1 - lambda0, rtol = config.rtol, atol = config.atol;
+  const double span = lambda1 - lambda0, rtol = tolerance.rtol, atol = tolerance.atol;
   const auto f64 = x.options().dtype(torch::kFloat64);
   const std::int64_t n = x.size(0);
 
@@ -122,9 +122,9 @@ Rk45Result rk45_flow(const Denoiser& denoiser, const torch::Tensor& x, double t_
   auto rejected = torch::zeros({n}, f64.dtype(torch::kLong));
   Rk45Result result;
   while (true) {
-    if (flow.evaluations() + 6 > config.max_nfe)
+    if (flow.evaluations() + 6 > tolerance.max_nfe)
       throw RuntimeFailure("rk45: reaching t = " + format_number(t_to) + " needs more than max_nfe = " +
-                           std::to_string(config.max_nfe) + " evaluations at rtol = " +
+                           std::to_string(tolerance.max_nfe) + " evaluations at rtol = " +
                            format_number(rtol) + ", atol = " + format_number(atol) +
                            "; loosen the tolerances or raise sampler.max_nfe");
     const auto remaining = lambda1 - lambda;
@@ -182,10 +182,9 @@ Rk45Result rk45_flow(const Denoiser& denoiser, const torch::Tensor& x, double t_
   return result;
 }
 
-torch::Tensor sample_rk45(const Denoiser& denoiser, torch::Tensor x,
-                          const std::vector<double>& times, NoiseSource&,
-                          const SamplerConfig& config) {
-  return rk45_flow(denoiser, x, times.front(), times.back(), config).x;
+torch::Tensor sample_rk45(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                          NoiseSource&, const ToleranceOptions& tolerance) {
+  return rk45_flow(denoiser, x, times.front(), times.back(), tolerance).x;
 }
 
 std::vector<SamplerInfo> rk45_samplers() {

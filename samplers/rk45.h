@@ -20,7 +20,7 @@
 // initial step by Hairer's rule (one extra evaluation). Whether every sample has arrived is read
 // on the host once per step: the one host synchronisation an adaptive method cannot avoid.
 //
-//   Rk45Result r = rk45_flow(denoiser, x_T, t_start, t_end, config);  // rtol, atol, max_nfe
+//   Rk45Result r = rk45_flow(denoiser, x_T, t_start, t_end, {1e-8, 1e-8, 100000});
 #pragma once
 
 #include "samplers/sampler.h"
@@ -37,15 +37,14 @@ struct Rk45Result {
 };
 
 // Integrates the PF-ODE from t_from down to t_to (both with finite lambda, else InputError).
-// RuntimeFailure when the run would spend more than config.max_nfe evaluations or a step size
-// underflows.
+// RuntimeFailure when the run would spend more than tolerance.max_nfe evaluations or a step
+// size underflows.
 Rk45Result rk45_flow(const Denoiser& denoiser, const torch::Tensor& x, double t_from,
-                     double t_to, const SamplerConfig& config);
+                     double t_to, const ToleranceOptions& tolerance);
 
 // The registry's sample function: rk45_flow from times.front() to times.back() (the grid's
 // interior points are not used).
-torch::Tensor sample_rk45(const Denoiser& denoiser, torch::Tensor x,
-                          const std::vector<double>& times, NoiseSource& noise,
-                          const SamplerConfig& config);
+torch::Tensor sample_rk45(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                          NoiseSource& noise, const ToleranceOptions& tolerance);
 
 }  // namespace diffuse

@@ -1,8 +1,8 @@
-// The sampler contract (docs/design.md "Interfaces"): a sampler is one free
-// function that sees a Denoiser view, the initial noise x_T, a descending time grid and a noise
-// source, and returns x at the grid's last time. A registry table (samplers/registry.h) maps names
-// to rows holding the function, its order, whether it is stochastic, its NFE for K steps and the
-// processes it supports.
+// The sampler contract (docs/design.md "Interfaces"): a sampler is one free function of a Denoiser
+// view, the initial noise x_T, a descending time grid (built once, outside it), a noise source
+// and its own typed options (samplers/options.h), and returns x at the grid's last time. A
+// registry table (samplers/registry.h) maps names to rows holding the function, its order,
+// whether it is stochastic, its NFE for K steps, the processes and the options it reads.
 //
 //   const SamplerInfo& info = find_sampler("heun");
 //   auto times = sampler_grid(info, config, process);
@@ -14,11 +14,11 @@
 // from the NoiseSource.
 #pragma once
 
-#include "core/config.h"
 #include "core/process.h"
-#include "core/time_grid.h"
 #include "models/denoiser.h"
 #include "samplers/noise.h"
+#include "samplers/options.h"
+#include "samplers/sampler_config.h"
 
 #include <cstdint>
 #include <functional>
@@ -28,69 +28,57 @@
 
 namespace diffuse {
 
-const std::vector<std::string>& sampler_names();  // from the registry, for config checks
+using TimeGrid = std::vector<double>;  // descending times, built once outside the sampler
 
-// The `sampler:` section of a run config.
-struct SamplerConfig {
-  std::string name = "heun";
-  int steps = 20;               // K: grid intervals (see each row's nfe for the evaluations)
-  std::string grid = "logsnr";  // a time_grid_kinds() name; ignored when `times` is given
-  double rho = 7.0;             // karras grids
-  std::string spacing = "even";  // ddpm grids
-  std::optional<double> t_end;   // default: the process's t_min
-  std::vector<double> times;     // a user-given grid of descending times (overrides grid/steps)
-  double eta = 1.0;              // stochasticity of DDIM-type and ancestral samplers
-  bool final_denoise = false;    // end with x0 = D(x, t_end) (one more evaluation)
-  std::string times_file;        // .npy or text file of descending times (instead of `times`)
-  // Prediction transforms for image data (samplers/common.h), applied to every x0 prediction.
-  std::optional<double> clip_x0;            // clamp x0 to [-c, c]
-  std::optional<double> dynamic_threshold;  // Imagen's percentile p of |x0| per sample
-  // EDM's churn (Karras et al. 2022, Algorithm 2) in units of sigma / alpha = exp(-lambda).
-  double s_churn = 0.0;
-  double s_tmin = 0.0;
-  std::optional<double> s_tmax;  // unset: no upper bound
-  double s_noise = 1.0;
-  // Adaptive RK45: local error tolerances in x and the evaluation budget of one run.
-  double rtol = 1e-5;
-  double atol = 1e-5;
-  std::int64_t max_nfe = 100000;
-  // Multistep solvers (DPM-Solver++): lower orders in the last steps when K < 10 (as the
-  // DPM-Solver reference does; it stabilises very few steps).
-  bool lower_order_final = true;
-  // On a CUDA device, capture the step loop once per batch shape and replay it as a CUDA graph
-  // where the sampler allows (samplers/cuda_graph.h); eager otherwise.
-  bool cuda_graph = true;
+// A registry row's sampler with its options bound: it reads its typed options (samplers/options.h)
+// from the `sampler:` section and calls the sampler function, one of
+//   x = sampler(denoiser, x, times, noise)             no options of its own
+//   x = sampler(denoiser, x, times, noise, options)    typed options, read from the section
+// or, for a row that fixes the options (ddim-song: the eta-family at eta = 0) or binds constants
+// of a family (an order, a variant), a closure of the second form built by `of`.
+class SampleFunction {
+ public:
+  using Plain = torch::Tensor (*)(const Denoiser&, torch::Tensor, const TimeGrid&, NoiseSource&);
+  template <class Options>
+  using Typed = torch::Tensor (*)(const Denoiser&, torch::Tensor, const TimeGrid&, NoiseSource&,
+                                  const Options&);
 
-  template <class V>
-  void visit(V& v) {
-    v("name", name, config::one_of(sampler_names()));
-    v("steps", steps, config::at_least(1));
-    v("grid", grid, config::one_of(time_grid_kinds()));
-    v("rho", rho, config::greater_than(0.0));
-    v("spacing", spacing, config::one_of(ddpm_spacings()));
-    v("t_end", t_end, config::greater_than(0.0));
-    v("times", times);
-    v("eta", eta, config::at_least(0.0));
-    v("final_denoise", final_denoise);
-    v("times_file", times_file);
-    v("clip_x0", clip_x0, config::greater_than(0.0));
-    v("dynamic_threshold", dynamic_threshold, config::in_range(0.0, 1.0));
-    v("s_churn", s_churn, config::at_least(0.0));
-    v("s_tmin", s_tmin, config::at_least(0.0));
-    v("s_tmax", s_tmax, config::at_least(0.0));
-    v("s_noise", s_noise, config::at_least(0.0));
-    v("rtol", rtol, config::greater_than(0.0));
-    v("atol", atol, config::greater_than(0.0));
-    v("max_nfe", max_nfe, config::at_least<std::int64_t>(1));
-    v("lower_order_final", lower_order_final);
-    v("cuda_graph", cuda_graph);
+  SampleFunction() = default;
+  SampleFunction(Plain sampler);  // NOLINT(google-explicit-constructor): rows list functions
+  template <class Options>
+  SampleFunction(Typed<Options> sampler)  // NOLINT(google-explicit-constructor)
+      : SampleFunction(of<Options>(sampler)) {}
+  template <class Options>
+  SampleFunction(Typed<Options> sampler, Options fixed)
+      : keys_(), call_([sampler, fixed](const Denoiser& d, torch::Tensor x, const TimeGrid& t,
+                                        NoiseSource& n, const SamplerConfig&) {
+          return sampler(d, std::move(x), t, n, fixed);
+        }) {}
+  // sampler(denoiser, x, times, noise, const Options&) for any callable.
+  template <class Options, class F>
+  static SampleFunction of(F sampler) {
+    SampleFunction f;
+    f.keys_ = Options::keys();
+    f.call_ = [sampler](const Denoiser& d, torch::Tensor x, const TimeGrid& t, NoiseSource& n,
+                        const SamplerConfig& c) {
+      return sampler(d, std::move(x), t, n, Options::from(c));
+    };
+    return f;
   }
-};
 
-using SampleFunction =
-    std::function<torch::Tensor(const Denoiser& denoiser, torch::Tensor x,
-                                const std::vector<double>& times, NoiseSource& noise,
-                                const SamplerConfig& config)>;
+  torch::Tensor operator()(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                           NoiseSource& noise, const SamplerConfig& config) const {
+    return call_(denoiser, std::move(x), times, noise, config);
+  }
+  // The `sampler:` keys the bound sampler reads (its Options::keys()).
+  const std::vector<std::string>& options() const { return keys_; }
+
+ private:
+  std::vector<std::string> keys_;
+  std::function<torch::Tensor(const Denoiser&, torch::Tensor, const TimeGrid&, NoiseSource&,
+                              const SamplerConfig&)>
+      call_;
+};
 
 // One row of the registry.
 struct SamplerInfo {
@@ -102,7 +90,7 @@ struct SamplerInfo {
   std::function<std::int64_t(int steps)> nfe;
   // Empty: every process. Otherwise the process names it supports.
   std::vector<std::string> processes;
-  SampleFunction sample;
+  SampleFunction sample;  // its options(): the `sampler:` keys the row reads
   // Adaptive rows (rk45) choose their steps at run time: nfe(K) returns -1 and the NFE a run
   // spent is what the Denoiser's evaluations() counted.
   bool adaptive = false;
@@ -110,6 +98,7 @@ struct SamplerInfo {
   // differs builds it from that grid config (dpm-solver-fast: every time of its order mix).
   std::function<std::vector<double>(const ForwardProcess&, const TimeGridConfig&)> make_grid = {};
 
+  const std::vector<std::string>& options() const { return sample.options(); }
   bool supports(const ForwardProcess& process) const;
   std::string supported_processes() const;  // "all" or a comma list
 };

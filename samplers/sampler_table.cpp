@@ -28,16 +28,23 @@ std::string cell(const std::string& text) {
   return out;
 }
 
+// The `sampler:` keys a row reads, or "-".
+std::string option_list(const SamplerInfo& row) {
+  std::string list;
+  for (const auto& key : row.options()) list += (list.empty() ? "" : ", ") + key;
+  return list.empty() ? "-" : list;
+}
+
 }  // namespace
 
 std::string sampler_table_markdown() {
   std::ostringstream out;
-  out << "| name | order | NFE (K steps) | stochastic | processes | description |\n"
-      << "| --- | --- | --- | --- | --- | --- |\n";
+  out << "| name | order | NFE (K steps) | stochastic | processes | options | description |\n"
+      << "| --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& row : sampler_registry())
     out << "| `" << row.name << "` | " << row.order << " | " << nfe_formula(row) << " | "
         << (row.stochastic ? "yes" : "no") << " | " << row.supported_processes() << " | "
-        << cell(row.description) << " |\n";
+        << option_list(row) << " | " << cell(row.description) << " |\n";
   return out.str();
 }
 
@@ -45,12 +52,14 @@ std::string sampler_table_text(int steps) {
   constexpr int kNameWidth = 26;  // the longest name, dpm-solver++3m-corrected, plus a gap
   std::ostringstream out;
   out << std::left << std::setw(kNameWidth) << "name" << std::setw(7) << "order" << std::setw(12)
-      << "stochastic" << std::setw(14) << ("NFE(K=" + std::to_string(steps) + ")") << "processes\n";
+      << "stochastic" << std::setw(14) << ("NFE(K=" + std::to_string(steps) + ")")
+      << std::setw(34) << "options" << "processes\n";
   for (const auto& row : sampler_registry())
     out << std::setw(kNameWidth) << row.name << std::setw(7) << row.order << std::setw(12)
         << (row.stochastic ? "yes" : "no") << std::setw(14)
         << (row.adaptive ? std::string("adaptive") : std::to_string(row.nfe(steps)))
-        << row.supported_processes() << "   " << row.description << "\n";
+        << std::setw(34) << option_list(row) << row.supported_processes() << "\n    "
+        << row.description << "\n";
   return out.str();
 }
 

@@ -7,13 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace diffuse {
 
 torch::Tensor sample_euler_maruyama(const Denoiser& denoiser, torch::Tensor x,
-                                    const std::vector<double>& times, NoiseSource& noise,
-                                    const SamplerConfig&) {
+                                    const TimeGrid& times, NoiseSource& noise) {
   // Song et al. 2021 eq. 6, dx = [f x - g^2 score] dt + g dw, one Euler-Maruyama step per interval.
   struct Step {
     double f, g2, dt;
@@ -36,9 +34,8 @@ torch::Tensor sample_euler_maruyama(const Denoiser& denoiser, torch::Tensor x,
   return x;
 }
 
-torch::Tensor sample_heun_churn(const Denoiser& denoiser, torch::Tensor x,
-                                const std::vector<double>& times, NoiseSource& noise,
-                                const SamplerConfig& config) {
+torch::Tensor sample_heun_churn(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                                NoiseSource& noise, const ChurnOptions& churn_options) {
   // Karras et al. 2022, Algorithm 2, in the scaled variable x / alpha with s = sigma / alpha.
   struct Churn {
     bool churned;
@@ -46,13 +43,13 @@ torch::Tensor sample_heun_churn(const Denoiser& denoiser, torch::Tensor x,
   };
   const auto& process = denoiser.process();
   const double steps = static_cast<double>(times.size() - 1);
-  const double s_tmax = config.s_tmax.value_or(std::numeric_limits<double>::infinity());
+  const auto& o = churn_options;
   std::vector<Churn> churn;
   for (std::size_t i = 0; i + 1 < times.size(); ++i) {
     const double t = times[i], s = std::exp(-process.lambda(t));
     // gamma_i = min(S_churn / N, sqrt(2) - 1) on [S_tmin, S_tmax]; none where s is infinite.
-    const bool inside = std::isfinite(s) && s >= config.s_tmin && s <= s_tmax;
-    const double gamma = inside ? std::min(config.s_churn / steps, std::sqrt(2.0) - 1.0) : 0.0;
+    const bool inside = std::isfinite(s) && s >= o.s_tmin && s <= o.s_tmax;
+    const double gamma = inside ? std::min(o.s_churn / steps, std::sqrt(2.0) - 1.0) : 0.0;
     if (gamma <= 0.0) {
       churn.push_back({false, t, 1.0, 0.0});
       continue;
@@ -61,7 +58,7 @@ torch::Tensor sample_heun_churn(const Denoiser& denoiser, torch::Tensor x,
     const double t_hat = process.t_of_lambda(-std::log(s_hat));
     const double alpha_hat = process.alpha(t_hat);
     churn.push_back({true, t_hat, alpha_hat / process.alpha(t),
-                     alpha_hat * s * std::sqrt(gamma * (2.0 + gamma)) * config.s_noise});
+                     alpha_hat * s * std::sqrt(gamma * (2.0 + gamma)) * o.s_noise});
   }
   for (std::size_t i = 0; i + 1 < times.size(); ++i) {
     const auto& c = churn[i];

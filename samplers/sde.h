@@ -19,12 +19,10 @@ namespace diffuse {
 // x_{i+1} = x_i + [f x_i - g^2 score(x_i, t_i)] (t_{i+1} - t_i) + sqrt(g^2 |t_{i+1} - t_i|) z.
 // NFE = K. InputError when f or g^2 is infinite at a grid time (rf at t = 1).
 torch::Tensor sample_euler_maruyama(const Denoiser& denoiser, torch::Tensor x,
-                                    const std::vector<double>& times, NoiseSource& noise,
-                                    const SamplerConfig& config);
+                                    const TimeGrid& times, NoiseSource& noise);
 
-// EDM Algorithm 2 (churn S_churn, S_tmin, S_tmax, S_noise of the config), then Heun. NFE = 2K.
-torch::Tensor sample_heun_churn(const Denoiser& denoiser, torch::Tensor x,
-                                const std::vector<double>& times, NoiseSource& noise,
-                                const SamplerConfig& config);
+// EDM Algorithm 2 (churn S_churn, S_tmin, S_tmax, S_noise), then Heun. NFE = 2K.
+torch::Tensor sample_heun_churn(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                                NoiseSource& noise, const ChurnOptions& churn_options);
 
 }  // namespace diffuse

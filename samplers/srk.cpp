@@ -8,9 +8,8 @@ namespace diffuse {
 
 // Kloeden & Platen 1992, eq. 11.2.19 (explicit order-1.5 strong scheme, additive noise) on the
 // reverse SDE of Song et al. 2021 (eq. 6), as the stochastic Runge-Kutta of Wu, Chen, Wei 2024.
-torch::Tensor sample_srk(const Denoiser& denoiser, torch::Tensor x,
-                         const std::vector<double>& times, NoiseSource& noise,
-                         const SamplerConfig&) {
+torch::Tensor sample_srk(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                         NoiseSource& noise) {
   struct Step {
     double delta, sqrt_delta;
     double f_n, g2_n, f_next, g2_next;  // drift pieces at t_n and t_{n+1}

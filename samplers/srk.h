@@ -20,8 +20,7 @@
 
 namespace diffuse {
 
-torch::Tensor sample_srk(const Denoiser& denoiser, torch::Tensor x,
-                         const std::vector<double>& times, NoiseSource& noise,
-                         const SamplerConfig& config);
+torch::Tensor sample_srk(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                         NoiseSource& noise);
 
 }  // namespace diffuse

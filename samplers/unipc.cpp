@@ -27,9 +27,9 @@ std::vector<double> solve_rho(const std::vector<double>& r, const std::vector<do
 
 }  // namespace
 
-torch::Tensor sample_unipc(const Denoiser& denoiser, torch::Tensor x,
-                           const std::vector<double>& times, const SamplerConfig& config,
-                           const std::string& variant, int order) {
+torch::Tensor sample_unipc(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                           const MultistepOptions& options, const std::string& variant,
+                           int order) {
   require(variant == "bh1" || variant == "bh2",
           "unipc: unknown B(h) variant '" + variant + "'; expected bh1 or bh2");
   require(order >= 1 && order <= kMaxOrder, "unipc: order must be 1, 2 or 3");
@@ -40,7 +40,7 @@ torch::Tensor sample_unipc(const Denoiser& denoiser, torch::Tensor x,
   std::array<torch::Tensor, kMaxOrder> m;  // m[0] the newest data prediction, m[1], m[2] older
   m[0] = denoiser.x0(x, times[0]);
   for (int i = 0; i < steps; ++i) {
-    const int p = multistep_order(order, i, steps, config.lower_order_final);
+    const int p = multistep_order(order, i, steps, options.lower_order_final);
     const double h = lambda[i + 1] - lambda[i], hh = -h;
     const double b_h = variant == "bh2" ? std::expm1(hh) : hh;
     // r_k = (lambda_k - lambda_s) / h, r_p = 1;  b_i = (-h) phi_{i+1}(-h) i! / B(h)
@@ -73,11 +73,11 @@ std::vector<SamplerInfo> unipc_samplers() {
   std::vector<SamplerInfo> rows;
   for (const std::string variant : {"bh1", "bh2"})
     for (int order = 1; order <= kMaxOrder; ++order) {
-      const auto sample = [variant, order](const Denoiser& denoiser, torch::Tensor x,
-                                           const std::vector<double>& times, NoiseSource&,
-                                           const SamplerConfig& config) {
-        return sample_unipc(denoiser, std::move(x), times, config, variant, order);
-      };
+      const auto sample = SampleFunction::of<MultistepOptions>(
+          [variant, order](const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                           NoiseSource&, const MultistepOptions& options) {
+            return sample_unipc(denoiser, std::move(x), times, options, variant, order);
+          });
       const auto name = std::to_string(order);
       // UniC raises UniP-p to order p + 1; the order-2 warm-up step caps p = 3 at 3.
       rows.push_back({"unipc-" + variant + "-" + name,

@@ -25,8 +25,8 @@
 namespace diffuse {
 
 // variant: "bh1" or "bh2"; order: 1, 2 or 3 (InputError otherwise).
-torch::Tensor sample_unipc(const Denoiser& denoiser, torch::Tensor x,
-                           const std::vector<double>& times, const SamplerConfig& config,
-                           const std::string& variant, int order);
+torch::Tensor sample_unipc(const Denoiser& denoiser, torch::Tensor x, const TimeGrid& times,
+                           const MultistepOptions& options, const std::string& variant,
+                           int order);
 
 }  // namespace diffuse

@@ -69,6 +69,24 @@ TEST(ExpPhi, BothBranchesAreAccurateWhereTheyMeet) {
           << "k = " << k << ", z = " << z;
 }
 
+TEST(ExpPhi, TensorFormIsTheClosedFormPerElement) {
+  // One z per example, mixing both branches in one tensor.
+  const std::vector<double> zs = {-30.0, -3.0, -1.0, -0.5, -1e-9, 0.0, 1e-6, 0.25, 1.0, 2.5, 12.0};
+  const auto z = torch::tensor(zs, torch::kFloat64);
+  for (int k = 0; k <= 4; ++k) {
+    const auto phi = exp_phi(k, z);
+    for (std::size_t i = 0; i < zs.size(); ++i) {
+      // The closed form where it keeps its digits (as above); the scalar series, checked against
+      // the Taylor sum above, near 0.
+      const double expected =
+          std::abs(zs[i]) >= 0.3 ? phi_closed_form(k, zs[i]) : exp_phi(k, zs[i]);
+      EXPECT_NEAR(phi[i].item<double>(), expected, 1e-14 * std::abs(expected))
+          << "k = " << k << ", z = " << zs[i];
+    }
+  }
+  EXPECT_THROW(exp_phi(-1, z), std::invalid_argument);
+}
+
 TEST(ExpPhi, RefusesANegativeIndex) { EXPECT_THROW(exp_phi(-1, 0.5), std::invalid_argument); }
 
 TEST(PerSample, ShapesOneValuePerSampleToBroadcast) {

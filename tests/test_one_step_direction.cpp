@@ -72,9 +72,7 @@ double one_step_distance(const std::string& process_kind, int k, std::uint64_t s
   const auto student = Denoiser(trainer.ema_model(), process).x0(x_T, process->t_max());
   auto exact_teacher =
       std::make_shared<AnalyticMixtureScore>(ring.to(torch::kFloat64), process);
-  SamplerConfig tight;
-  tight.rtol = tight.atol = 1e-6;
-  tight.max_nfe = 100000;
+  const ToleranceOptions tight{1e-6, 1e-6, 100000};
   const auto exact = rk45_flow(Denoiser(exact_teacher, process), x_T.to(torch::kFloat64),
                                process->t_max(), process->t_min(), tight)
                          .x;

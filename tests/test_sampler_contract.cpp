@@ -155,6 +155,63 @@ TEST_P(SamplerContract, RejectsBadInput) {
   }
 }
 
+// A config with one `sampler:` key moved off the contract set-up's value.
+SamplerConfig with_key_changed(SamplerConfig config, const std::string& key) {
+  if (key == "eta") config.eta = 0.3;
+  if (key == "s_churn") config.s_churn = 0.0;
+  if (key == "s_tmin") config.s_tmin = 0.5;
+  if (key == "s_tmax") config.s_tmax = 1.0;
+  if (key == "s_noise") config.s_noise = 0.5;
+  if (key == "rtol") config.rtol = 1e-7;
+  if (key == "atol") config.atol = 1e-7;
+  if (key == "max_nfe") config.max_nfe = 3;  // rk45 needs more: it must fail
+  if (key == "lower_order_final") config.lower_order_final = !config.lower_order_final;
+  if (key == "grid") config.grid = "uniform";
+  return config;
+}
+
+TEST_P(SamplerContract, ReadsExactlyTheOptionsItDeclares) {
+  // The row's function is called directly on one fixed grid, so a key can act only through the
+  // sampler's typed options: a key the row does not declare leaves the output bit for bit; a
+  // declared key changes it (or, for max_nfe, makes the run fail), except where the formula makes
+  // it inert: a first-order UniPC has no higher order to lower, DPM-Solver-1 no inner times.
+  const auto s = setup_for(row());
+  const auto denoiser = mixture_denoiser(s.process);
+  const auto times = sampler_grid(s.config, *s.process);
+  NoiseSource x_noise(4, 0);
+  const auto x_T = x_noise.next({6, 2}, torch::kFloat64) * s.process->prior_std();
+  const auto run = [&](const SamplerConfig& config) {
+    NoiseSource noise(9, 0);
+    return row().sample(denoiser, x_T, times, noise, config);
+  };
+  const auto reference = run(s.config);
+  // Listed here, not taken from sampler_specific_keys(), so a key dropped there is still tried.
+  const std::vector<std::string> keys = {"eta",     "s_churn", "s_tmin",  "s_tmax",
+                                         "s_noise", "rtol",    "atol",    "max_nfe",
+                                         "lower_order_final",  "grid"};
+  EXPECT_EQ(sampler_specific_keys(), std::vector<std::string>(keys.begin(), keys.end() - 1));
+  const auto& declared = row().options();
+  const bool inert_order = row().name == "unipc-bh1-1" || row().name == "unipc-bh2-1";
+  for (const auto& key : keys) {
+    const bool reads = std::find(declared.begin(), declared.end(), key) != declared.end();
+    const auto changed = with_key_changed(s.config, key);
+    if (!reads) {
+      EXPECT_TRUE(torch::equal(run(changed), reference)) << "undeclared key " << key;
+      continue;
+    }
+    if ((inert_order && key == "lower_order_final") ||
+        (row().name == "dpm-solver-1" && key == "grid"))
+      continue;
+    bool differs = true;
+    try {
+      differs = !torch::equal(run(changed), reference);
+    } catch (const RuntimeFailure&) {
+      // max_nfe below what the run needs
+    }
+    EXPECT_TRUE(differs) << "declared key " << key << " has no effect";
+  }
+}
+
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param;
   std::replace_if(

@@ -18,7 +18,7 @@ struct Run {
 };
 
 Run rk45_error(const ProcessPtr& p, double tolerance, const GaussianTarget& g = {}) {
-  SamplerConfig config;
+  ToleranceOptions config;
   config.rtol = tolerance;
   config.atol = tolerance;
   const auto denoiser = gaussian_denoiser(p, g);
@@ -85,7 +85,7 @@ TEST(SamplerRk45Test, GuardsItsBudget) {
   const auto p = process_of("vp-linear");
   const auto denoiser = gaussian_denoiser(p, GaussianTarget{});
   const auto x_T = torch::randn({8, 2}, torch::kFloat64);
-  SamplerConfig config;
+  ToleranceOptions config;
   config.rtol = config.atol = 1e-10;
   config.max_nfe = 30;
   EXPECT_THROW(rk45_flow(denoiser, x_T, 1.0, 1e-3, config), RuntimeFailure);

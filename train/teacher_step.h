@@ -1,7 +1,6 @@
 // The teacher's move in consistency distillation (Song et al. 2023, Algorithm 2): one step of a
-// probability-flow ODE solver from t_{n+1} to t_n, with a time per example (the samplers share
-// one time across the batch, so they cannot be reused here). Velocity u = alpha' x0 + sigma' eps
-// as in samplers/ode.h.
+// probability-flow ODE solver from t_{n+1} to t_n with a time per example: the samplers' own
+// steps (samplers/ode.h, samplers/dpm_solver.h), which take per-example times as well.
 //
 //   euler         x + (t - s) u(x, s)                                       1 evaluation
 //   heun          Euler predictor, trapezoidal corrector (EDM Algorithm 1)  2 evaluations

@@ -3,7 +3,10 @@
 #include "core/progress.h"
 #include "samplers/common.h"
 #include "samplers/consistency.h"
+#include "samplers/registry.h"
 #include "train/consistency_schedule.h"
+
+#include <iostream>
 
 namespace diffuse::cli {
 
@@ -11,6 +14,9 @@ SamplerConfig sampler_for_model(const RunConfig& config, const ForwardProcess& p
                                 const std::string& what) {
   SamplerConfig sampler = config.sampler;
   require_consistency_sampler(config.model, sampler, what);
+  for (const auto& key : ignored_sampler_options(sampler))
+    std::cerr << "warning: sampler." << key << " is ignored by sampler '" << sampler.name
+              << "' (see diffuse sample --list-samplers for the options each one reads)\n";
   if (config.model.consistency && given_times(sampler).empty())  // the grid it was trained on
     sampler.times =
         consistency_sampling_times(process, config.distill, config.train.steps, sampler.steps);
