@@ -1,6 +1,6 @@
 #include "apps/checkpoint_config.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/checkpoint.h"
 
 namespace diffuse::cli {

@@ -1,6 +1,6 @@
 #include "apps/cli.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 #include <iostream>
 

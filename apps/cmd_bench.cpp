@@ -5,7 +5,7 @@
 #include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "samplers/registry.h"
 
 #include <iostream>

@@ -3,10 +3,10 @@
 // coordinates (e.g. the intrinsic coordinates of a low-dimensional mixture).
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "core/atomic_file.h"
-#include "core/mixture_config.h"
-#include "core/npy.h"
-#include "core/runtime.h"
+#include "core/base/runtime.h"
+#include "core/data/mixture_config.h"
+#include "core/io/atomic_file.h"
+#include "core/io/npy.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,14 +1,15 @@
 // diffuse distill: a one-step consistency model by consistency distillation from a teacher, or
 // consistency training without one; thin: the objective is
-// train/consistency_objective.h, the loop, checkpoints, resume and logs are train/trainer.h.
+// train/consistency/consistency_objective.h, the loop, checkpoints, resume and logs are
+// train/trainer/trainer.h.
 #include "apps/cli.h"
-#include "apps/long_run.h"
 #include "apps/commands.h"
-#include "apps/distill_teacher.h"
-#include "core/config.h"
+#include "apps/long_run.h"
+#include "apps/run/distill_teacher.h"
+#include "core/base/config.h"
 #include "models/checkpoint.h"
-#include "train/consistency_objective.h"
-#include "train/trainer.h"
+#include "train/consistency/consistency_objective.h"
+#include "train/trainer/trainer.h"
 
 #include <iostream>
 

@@ -4,13 +4,13 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/eval/images.h"
-#include "apps/eval_model.h"
+#include "apps/eval/model_eval.h"
 #include "apps/eval/samples.h"
 #include "apps/run/outputs.h"
-#include "core/atomic_file.h"
-#include "core/errors.h"
-#include "core/jsonl.h"
-#include "core/npy.h"
+#include "core/base/errors.h"
+#include "core/io/atomic_file.h"
+#include "core/io/jsonl.h"
+#include "core/io/npy.h"
 
 #include <iostream>
 
@@ -42,7 +42,15 @@ int run_eval(int argc, char** argv) {
        cxxopts::value<double>())
       ("results", "also append the JSON object as one line to this JSON Lines file",
        cxxopts::value<std::string>());
-  add_eval_model_options(options);
+  options.add_options("Eval a trained model")
+      ("model", "a checkpoint: print its DSM loss and the analytic oracle's on the same draws",
+       cxxopts::value<std::string>())
+      ("num-draws", "DSM draws (x0, t, eps) to average over (default 65536)",
+       cxxopts::value<std::int64_t>()->default_value("65536"))
+      ("raw-weights", "score the raw weights instead of the EMA")
+      ("sample", "with --model: also draw this many samples with the checkpoint's sampler "
+                 "(--set sampler.name=..., sampler.steps=...) and measure them",
+       cxxopts::value<std::int64_t>()->default_value("0"));
   const auto args = parse(options, argc, argv);
   if (printed_help(options, args)) return 0;
   const std::string results = optional_path(args, "results");
@@ -54,8 +62,16 @@ int run_eval(int argc, char** argv) {
     std::cout << record.dump() << std::endl;
     return 0;
   };
-  if (args.count("model") && !args.count("samples") && !args.count("print-config"))
-    return finish(eval_model(args, optional_path(args, "classifier")));
+  if (args.count("model") && !args.count("samples") && !args.count("print-config")) {
+    ModelEvalRequest request;
+    request.checkpoint = args["model"].as<std::string>();
+    request.num_draws = args["num-draws"].as<std::int64_t>();
+    request.ema = !args.count("raw-weights");
+    request.samples = args["sample"].as<std::int64_t>();
+    request.classifier = optional_path(args, "classifier");
+    const RunConfig config = load_checkpoint_run_config(args, {}, request.checkpoint);
+    return finish(evaluate_model(config, request));
+  }
   const RunConfig config =
       args.count("model")
           ? load_checkpoint_run_config(args, {}, args["model"].as<std::string>())

@@ -1,15 +1,15 @@
 // diffuse finetune: few-shot fine-tuning of a pretrained `subspace` model on N target samples;
 // thin: the loop, retraction, early stopping, checkpoints and logs are
-// train/finetune.h.
+// train/finetune/finetune.h.
 #include "apps/cli.h"
-#include "apps/long_run.h"
 #include "apps/commands.h"
-#include "core/config.h"
-#include "core/errors.h"
-#include "core/npy.h"
+#include "apps/long_run.h"
+#include "core/base/config.h"
+#include "core/base/errors.h"
+#include "core/io/npy.h"
 #include "models/checkpoint.h"
 #include "models/network_factory.h"
-#include "train/finetune.h"
+#include "train/finetune/finetune.h"
 
 #include <iostream>
 

@@ -1,13 +1,13 @@
 // diffuse train: train a score network by denoising score matching; thin: the loop,
-// checkpoints, guards and logs are train/trainer.h.
+// checkpoints, guards and logs are train/trainer/trainer.h.
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "apps/launch_workers.h"
 #include "apps/long_run.h"
-#include "core/config.h"
-#include "core/errors.h"
+#include "core/base/config.h"
+#include "core/base/errors.h"
 #include "models/checkpoint.h"
-#include "train/trainer.h"
+#include "train/distributed/launch_workers.h"
+#include "train/trainer/trainer.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -33,7 +33,8 @@ std::vector<std::string> worker_arguments(int argc, char** argv) {
 }
 
 // Joins the data-parallel group when a launcher started this process as one of several ranks
-// (train/launch_environment.h); null for a single-process run. A GPU rank takes GPU LOCAL_RANK.
+// (train/distributed/launch_environment.h); null for a single-process run. A GPU rank takes GPU
+// LOCAL_RANK.
 std::shared_ptr<DataParallel> join_launched_group(RunContext& run,
                                                   std::chrono::milliseconds timeout) {
   const auto env = read_launch_environment([](const char* name) { return std::getenv(name); });

@@ -2,12 +2,12 @@
 // --classifier` measures image samples with; prints the test accuracy as JSON.
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "core/atomic_file.h"
-#include "core/errors.h"
-#include "core/idx.h"
-#include "core/runtime.h"
+#include "core/base/errors.h"
+#include "core/base/runtime.h"
+#include "core/io/atomic_file.h"
+#include "core/io/idx.h"
 #include "models/classifier_checkpoint.h"
-#include "train/classifier_training.h"
+#include "train/classifier/classifier_training.h"
 
 #include <filesystem>
 #include <iostream>

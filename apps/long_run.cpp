@@ -1,6 +1,6 @@
 #include "apps/long_run.h"
 
-#include "core/config.h"
+#include "core/base/config.h"
 #include "models/checkpoint.h"
 
 #include <atomic>

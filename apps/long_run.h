@@ -2,7 +2,7 @@
 // or from the checkpoint being resumed, Ctrl-C that saves a checkpoint, and the closing report.
 #pragma once
 
-#include "train/trainer.h"
+#include "train/trainer/trainer.h"
 
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>

@@ -2,9 +2,9 @@
 // Thin dispatcher: finds the subcommand, runs it, and maps errors to exit codes
 // (0 success, 1 runtime failure, 2 usage or config error).
 #include "apps/commands.h"
-#include "core/compat.h"
-#include "core/errors.h"
-#include "core/runtime.h"
+#include "core/base/compat.h"
+#include "core/base/errors.h"
+#include "core/base/runtime.h"
 
 #include <c10/util/Exception.h>
 

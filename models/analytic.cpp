@@ -1,6 +1,6 @@
 #include "models/analytic.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 #include <set>
 #include <sstream>

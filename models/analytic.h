@@ -2,9 +2,9 @@
 // p_t of a Gaussian mixture under any forward process. p_t is the mixture with means alpha mu_m
 // and covariances alpha^2 Sigma_m + sigma^2 I, so
 //   grad log p_t(x) = -sum_m r_m(x) (alpha^2 Sigma_m + sigma^2 I)^{-1} (x - alpha mu_m)
-// with responsibilities r_m from a log-sum-exp over components (core/mixture.h does the algebra).
-// Samplers use it through the Denoiser like any network, so "perfect score" runs measure a
-// sampler's own discretisation error.
+// with responsibilities r_m from a log-sum-exp over components (core/math/mixture.h does the
+// algebra). Samplers use it through the Denoiser like any network, so "perfect score" runs measure
+// a sampler's own discretisation error.
 //
 //   auto oracle = std::make_shared<AnalyticMixtureScore>(*make_mixture(data), process);
 //   torch::Tensor score = oracle->forward(x, t);      // x: [B, D] (or [B, dims...]), t: [B]
@@ -14,8 +14,8 @@
 // there once and cached. Times may differ per sample at no extra cost. Not thread-safe (cache).
 #pragma once
 
-#include "core/mixture.h"
-#include "core/process.h"
+#include "core/math/mixture.h"
+#include "core/process/process.h"
 #include "models/score_model.h"
 
 #include <torch/torch.h>

@@ -1,8 +1,8 @@
 #include "models/checkpoint.h"
 
-#include "core/atomic_file.h"
-#include "core/config.h"
-#include "core/errors.h"
+#include "core/base/config.h"
+#include "core/base/errors.h"
+#include "core/io/atomic_file.h"
 #include "models/network_factory.h"
 
 #include <c10/util/Exception.h>

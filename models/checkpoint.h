@@ -2,16 +2,16 @@
 //   format  "diffuse-checkpoint-1"      kind    the model.kind        step  the training step
 //   config  the resolved run config (YAML text: process, data, model, train, ...)
 //   model   the network's parameters and buffers   ema  the same, of the EMA weights
-//   optimizer, rng                      the trainer's state (train/checkpoint.h writes them)
-// The trainer writes it to a temporary name and renames it (core/atomic_file.h). Sampling
+//   optimizer, rng                      the trainer's state (train/trainer/checkpoint.h)
+// The trainer writes it to a temporary name and renames it (core/io/atomic_file.h). Sampling
 // needs only the first part:
 //
 //   LoadedModel loaded = load_model("runs/ring8-mlp/checkpoint.pt", options);  // EMA weights
 //   Denoiser denoiser(loaded.model, loaded.process);
 #pragma once
 
-#include "core/mixture_config.h"
-#include "core/process.h"
+#include "core/data/mixture_config.h"
+#include "core/process/process.h"
 #include "models/model_factory.h"
 #include "models/network.h"
 

@@ -1,6 +1,6 @@
 #include "models/classifier.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 namespace diffuse {
 

@@ -1,6 +1,6 @@
 #include "models/classifier_checkpoint.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/checkpoint.h"
 
 #include <c10/util/Exception.h>

@@ -2,7 +2,7 @@
 // reads them): one torch::serialize archive holding
 //   format "diffuse-classifier-1"   channels1, channels2, hidden, classes (the architecture)
 //   model  the weights              data, epochs, test_accuracy (how it was trained)
-// serialised in memory and written atomically (core/atomic_file.h), never half-written.
+// serialised in memory and written atomically (core/io/atomic_file.h), never half-written.
 //
 //   save_classifier("runs/classifier/classifier.pt", net, {"fashion-mnist", 3, 0.905});
 //   LoadedClassifier loaded = load_classifier(path);   // loaded.net is in eval mode

@@ -21,7 +21,7 @@
 //   torch::Tensor x_start = f->forward(x_t, t);              // one evaluation
 #pragma once
 
-#include "core/process.h"
+#include "core/process/process.h"
 #include "models/network.h"
 
 namespace diffuse {

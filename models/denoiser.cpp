@@ -1,7 +1,7 @@
 #include "models/denoiser.h"
 
-#include "core/errors.h"
-#include "core/numerics.h"
+#include "core/base/errors.h"
+#include "core/math/numerics.h"
 
 namespace diffuse {
 

@@ -7,8 +7,8 @@
 //   torch::Tensor s = denoiser.score(x, t);
 #pragma once
 
-#include "core/parameterization.h"
-#include "core/process.h"
+#include "core/process/parameterization.h"
+#include "core/process/process.h"
 #include "models/score_model.h"
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "models/guidance.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 #include <sstream>
 

@@ -1,6 +1,6 @@
 #include "models/mlp.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 namespace diffuse {
 

@@ -1,6 +1,6 @@
 #include "models/model_factory.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/analytic.h"
 #include "models/network_factory.h"
 

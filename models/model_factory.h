@@ -4,9 +4,9 @@
 //   ScoreModelPtr model = make_model(config.model, process, config.data, options);
 #pragma once
 
-#include "core/config.h"
-#include "core/mixture_config.h"
-#include "core/process.h"
+#include "core/base/config.h"
+#include "core/data/mixture_config.h"
+#include "core/process/process.h"
 #include "models/score_model.h"
 
 #include <optional>

@@ -1,7 +1,7 @@
 #include "models/network.h"
 
-#include "core/errors.h"
-#include "core/precision.h"
+#include "core/base/errors.h"
+#include "core/base/precision.h"
 #include "models/denoiser.h"
 
 #include <cstdio>
@@ -33,7 +33,7 @@ torch::Tensor PreconditionedModel::forward(const torch::Tensor& x, const torch::
 
 torch::Tensor PreconditionedModel::raw(const torch::Tensor& x_in, const torch::Tensor& c_noise,
                                        const torch::Tensor& labels) {
-  AutocastScope autocast(x_in.device());  // bf16 when the run asks for it (core/precision.h)
+  AutocastScope autocast(x_in.device());  // bf16 when the run asks for it (core/base/precision.h)
   const auto out = labels.defined() ? network_->forward_labelled(x_in, c_noise, labels)
                                     : network_->forward(x_in, c_noise);
   return out.to(x_in.scalar_type());

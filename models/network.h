@@ -8,7 +8,7 @@
 //   torch::Tensor eps_hat = net->forward(x, t);      // in net->parameterization()
 #pragma once
 
-#include "core/process.h"
+#include "core/process/process.h"
 #include "models/preconditioning.h"
 #include "models/score_model.h"
 

@@ -1,6 +1,6 @@
 #include "models/network_factory.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/consistency.h"
 #include "models/linear.h"
 #include "models/mlp.h"

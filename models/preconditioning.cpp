@@ -1,7 +1,7 @@
 #include "models/preconditioning.h"
 
-#include "core/errors.h"
-#include "core/number.h"
+#include "core/base/errors.h"
+#include "core/base/number.h"
 
 #include <algorithm>
 

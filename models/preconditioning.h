@@ -16,8 +16,8 @@
 //   Preconditioning p = pre.at(coefficients_at(*process, t, x));   // [B, 1] each, c_noise [B]
 #pragma once
 
-#include "core/parameterization.h"
-#include "core/process.h"
+#include "core/process/parameterization.h"
+#include "core/process/process.h"
 
 #include <torch/torch.h>
 

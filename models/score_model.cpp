@@ -1,6 +1,6 @@
 #include "models/score_model.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 namespace diffuse {
 

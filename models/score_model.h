@@ -6,7 +6,7 @@
 //   torch::Tensor eps_hat = model->forward(x, t);   // x: [B, dims...], t: [B]
 #pragma once
 
-#include "core/parameterization.h"
+#include "core/process/parameterization.h"
 
 #include <torch/torch.h>
 

@@ -1,6 +1,6 @@
 #include "models/subspace.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/denoiser.h"
 
 namespace diffuse {

@@ -7,8 +7,9 @@
 // with q_latent any NetworkModel in d dimensions (linear, two-layer, mlp). A is the Q factor of
 // a learnable D x d matrix with R's diagonal positive (the unique thin QR), orthonormal by
 // construction; an orthonormal raw matrix is its own basis, so the few-shot fine-tuning
-// (train/finetune.h), which retracts the raw matrix by QR after each step, stores A itself.
-// `linear` with model.rank = d is this form with a linear latent: W = A C(t) A^T - (I - AA^T)/s^2.
+// (train/finetune/finetune.h), which retracts the raw matrix by QR after each step, stores A
+// itself. `linear` with model.rank = d is this form with a linear latent:
+// W = A C(t) A^T - (I - AA^T)/s^2.
 #pragma once
 
 #include "models/network.h"

@@ -1,8 +1,8 @@
 #include "samplers/common.h"
 
-#include "core/errors.h"
-#include "core/npy.h"
-#include "core/numerics.h"
+#include "core/base/errors.h"
+#include "core/io/npy.h"
+#include "core/math/numerics.h"
 
 #include <fstream>
 #include <sstream>

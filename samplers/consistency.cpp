@@ -1,6 +1,6 @@
 #include "samplers/consistency.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "samplers/families.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #include "samplers/cuda_graph.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "samplers/registry.h"
 
 #if DIFFUSE_WITH_CUDA

@@ -3,7 +3,7 @@
 // last data predictions are kept in locals. Per-step weights are planned on the host first.
 #include "samplers/dpm_solver.h"
 
-#include "core/numerics.h"
+#include "core/math/numerics.h"
 
 #include <cmath>
 #include <stdexcept>

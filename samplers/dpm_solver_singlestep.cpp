@@ -4,8 +4,8 @@
 // loop only combines tensors and calls the model.
 #include "samplers/dpm_solver.h"
 
-#include "core/errors.h"
-#include "core/numerics.h"
+#include "core/base/errors.h"
+#include "core/math/numerics.h"
 
 #include <array>
 #include <cmath>
@@ -94,7 +94,8 @@ StepPlan<T> noise_step(const ForwardProcess& p, int order, const std::array<T, 4
 
 // DPM-Solver++ (Lu et al. 2022b: the first-order step and Algorithm 1, 2S, in the reference's
 // 'dpmsolver' form): 1 - e^{-h} = h phi_1(-h). Orders 1 and 2.
-StepPlan<double> data_step(const ForwardProcess& p, int order, const std::array<double, 4>& points) {
+StepPlan<double> data_step(const ForwardProcess& p, int order,
+                           const std::array<double, 4>& points) {
   StepPlan<double> plan;
   plan.order = order;
   const double s = points[0], t = points[order];

@@ -12,7 +12,7 @@
 // authors' code does; it steadies very short runs). Conventions: samplers/dpm_solver.h.
 #include "samplers/dpm_solver.h"
 
-#include "core/numerics.h"
+#include "core/math/numerics.h"
 
 namespace diffuse {
 

@@ -1,6 +1,6 @@
 #include "samplers/generate.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/guidance.h"
 #include "samplers/cuda_graph.h"
 #include "samplers/registry.h"

@@ -1,8 +1,8 @@
 #include "samplers/noise.h"
 
-#include "core/errors.h"
-#include "core/numerics.h"
-#include "core/runtime.h"
+#include "core/base/errors.h"
+#include "core/base/runtime.h"
+#include "core/math/numerics.h"
 
 namespace diffuse {
 

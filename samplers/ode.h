@@ -3,10 +3,10 @@
 // u(x, t) = alpha'(t) x0_hat + sigma'(t) eps_hat (Song et al. 2021, eq. 13; Karras et al. 2022).
 //
 // The steps take one time for the whole batch (a double: the samplers) or one per example
-// ([B] float64 tensors: the teacher of consistency distillation, train/teacher_step.h).
+// ([B] float64 tensors: the teacher of consistency distillation, train/consistency/teacher_step.h).
 #pragma once
 
-#include "core/numerics.h"
+#include "core/math/numerics.h"
 #include "samplers/sampler.h"
 
 namespace diffuse {

@@ -1,6 +1,6 @@
 #include "samplers/registry.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "samplers/common.h"
 #include "samplers/families.h"
 

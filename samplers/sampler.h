@@ -14,7 +14,7 @@
 // from the NoiseSource.
 #pragma once
 
-#include "core/process.h"
+#include "core/process/process.h"
 #include "models/denoiser.h"
 #include "samplers/noise.h"
 #include "samplers/options.h"

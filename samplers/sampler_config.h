@@ -2,8 +2,8 @@
 // Each sampler reads only its own typed view of it (samplers/options.h).
 #pragma once
 
-#include "core/config.h"
-#include "core/time_grid.h"
+#include "core/base/config.h"
+#include "core/process/time_grid.h"
 
 #include <cstdint>
 #include <optional>

@@ -1,7 +1,7 @@
 #include "samplers/sde.h"
 
-#include "core/errors.h"
-#include "core/format.h"
+#include "core/base/errors.h"
+#include "core/base/format.h"
 #include "samplers/families.h"
 #include "samplers/ode.h"
 

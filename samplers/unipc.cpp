@@ -2,8 +2,8 @@
 // UniC-p corrector, formulas and orders in samplers/unipc.h.
 #include "samplers/unipc.h"
 
-#include "core/errors.h"
-#include "core/numerics.h"
+#include "core/base/errors.h"
+#include "core/math/numerics.h"
 #include "samplers/families.h"
 
 #include <algorithm>

@@ -30,7 +30,7 @@ import bench_train_step as reference  # noqa: E402  (the network, process and tr
 
 class VpLinear:
     """Host float64 coefficients of vp-linear in Python floats, as a user would write them and
-    in core/process_vp.cpp's operation order (both call the C library's exp, expm1, log1p), so
+    in core/process/process_vp.cpp's operation order (both call the C library's exp, expm1, log1p), so
     the step coefficients agree to the last bit."""
 
     def __init__(self, b0, b1):
@@ -57,7 +57,7 @@ class VpLinear:
 
 
 def logsnr_grid(p, t_start, t_end, steps):
-    """K + 1 times uniform in lambda (core/time_grid.cpp's logsnr_grid), endpoints exact."""
+    """K + 1 times uniform in lambda (core/process/time_grid.cpp's logsnr_grid), endpoints exact."""
     l0, l1 = p.lambda_(t_start), p.lambda_(t_end)
     times = [p.t_of_lambda(l0 + (l1 - l0) * (k / steps)) for k in range(steps + 1)]
     times[0], times[-1] = t_start, t_end
@@ -65,7 +65,7 @@ def logsnr_grid(p, t_start, t_end, steps):
 
 
 def exp_phi(k, z):
-    """phi_k(z) of exponential integrators (core/numerics.cpp), k = 1, 2."""
+    """phi_k(z) of exponential integrators (core/math/numerics.cpp), k = 1, 2."""
     if abs(z) < 0.5:  # the series, where the closed forms cancel
         term = 1.0 / math.factorial(k)
         total = 0.0

@@ -13,7 +13,7 @@ Theorem 4's family. Sampler: process ddpm-theory with T knots (c0 = 2, c1 = 4), 
 (sampler.grid: ddpm, T - 1 steps), exact score (model.kind: analytic), float64.
 
 Divergence: KL(Y_1 || X_1) in all D dimensions, X_1 the data noised to the last knot t = 1/T
-(`diffuse eval --noised-to`, core/noised_kl.h): the complement of the data subspace in closed
+(`diffuse eval --noised-to`, core/metrics/noised_kl.h): the complement of the data subspace in closed
 form (its law is Gaussian and isotropic), the k subspace coordinates by the Kozachenko-Leonenko
 entropy and the exact log-density. Each run's floor is the same estimator on as many exact draws
 of X_1. TV <= sqrt(KL / 2) (Pinsker) bounds the theorems' TV.

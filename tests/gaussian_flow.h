@@ -3,8 +3,8 @@
 // affine: x_t = alpha_t m + (r_t / r_T) (x_T - alpha_T m).
 #pragma once
 
-#include "core/mixture.h"
-#include "core/process.h"
+#include "core/math/mixture.h"
+#include "core/process/process.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
 #include "samplers/registry.h"

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/process.h"
+#include "core/process/process.h"
 
 namespace diffuse::testing {
 

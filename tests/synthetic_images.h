@@ -3,7 +3,7 @@
 // Also writes them as an MNIST-format folder (plain IDX files) for command-line tests.
 #pragma once
 
-#include "core/idx.h"
+#include "core/io/idx.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>

@@ -1,9 +1,9 @@
 // The analytic oracle: its score is the autograd gradient of its exact log p_t for every
 // covariance kind and several processes and times, reduces to the clean score at small t, and
 // equals the closed form for one Gaussian.
-#include "core/errors.h"
-#include "core/mixture.h"
-#include "core/process.h"
+#include "core/base/errors.h"
+#include "core/math/mixture.h"
+#include "core/process/process.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
 #include "seeded.h"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/atomic_file.h"
-#include "core/errors.h"
+#include "core/base/errors.h"
+#include "core/io/atomic_file.h"
 #include "tests/temp_dir.h"
 
 namespace diffuse {

@@ -1,7 +1,7 @@
 // Batcher: every epoch is a permutation of the rows, batches follow the seed, labels stay with
 // their rows, and seek() replays the stream for a resumed run.
-#include "core/batcher.h"
-#include "core/errors.h"
+#include "core/base/errors.h"
+#include "core/data/batcher.h"
 
 #include <gtest/gtest.h>
 

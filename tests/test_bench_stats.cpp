@@ -2,11 +2,11 @@
 // linear interpolation between order statistics (numpy.quantile's default method), worked out
 // by hand below, and the JSON record's scaling.
 #include "apps/bench/stats.h"
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 #include <gtest/gtest.h>
 
-namespace diffuse::cli {
+namespace diffuse {
 namespace {
 
 TEST(BenchStats, QuartilesInterpolateBetweenOrderStatistics) {
@@ -34,4 +34,4 @@ TEST(BenchStats, TheRecordIsScaledAndAnEmptyListRefused) {
 }
 
 }  // namespace
-}  // namespace diffuse::cli
+}  // namespace diffuse

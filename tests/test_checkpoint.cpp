@@ -2,12 +2,12 @@
 // written through a temporary name (none left behind; a failed write leaves the old file as it
 // was); load_model gives the trained EMA network; another shape, another kind or a file that is
 // no checkpoint is a clear InputError; Ctrl-C saves and exits with 130.
-#include "core/errors.h"
-#include "core/jsonl.h"
+#include "core/base/errors.h"
+#include "core/io/jsonl.h"
 #include "models/checkpoint.h"
 #include "tests/cli_runner.h"
-#include "tests/train_fixture.h"
 #include "tests/network_fixture.h"
+#include "tests/train_fixture.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -1,11 +1,11 @@
 // The image classifier: feature and logit shapes, a few Adam steps lowering the loss, learning
 // ten synthetic classes, and checkpoints that round-trip and refuse other files.
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/classifier.h"
 #include "models/classifier_checkpoint.h"
 #include "tests/cli_runner.h"
 #include "tests/synthetic_images.h"
-#include "train/classifier_training.h"
+#include "train/classifier/classifier_training.h"
 
 #include <gtest/gtest.h>
 

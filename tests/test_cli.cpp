@@ -1,5 +1,5 @@
 // The `diffuse` command end to end: exit codes, error messages for bad input, outputs on disk.
-#include "core/npy.h"
+#include "core/io/npy.h"
 #include "tests/cli_runner.h"
 
 #include <gtest/gtest.h>

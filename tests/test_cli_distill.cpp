@@ -2,7 +2,7 @@
 // checkpoint whose model `sample --model` draws in one step with the consistency sampler by
 // default and refuses to read with a score sampler; resume continues bit-identically (the target
 // network is in the checkpoint); bad input exits with code 2 naming what is wrong.
-#include "core/npy.h"
+#include "core/io/npy.h"
 #include "tests/cli_runner.h"
 #include "tests/train_fixture.h"
 

@@ -1,10 +1,10 @@
 // `diffuse train-classifier` and the metrics `diffuse eval` gained, end to end:
 // kNN KL and subspace distance on exact mixture samples, the image metrics through a classifier
 // trained on synthetic MNIST-format files, --results, and the refusals of bad input.
-#include "core/config.h"
-#include "core/jsonl.h"
-#include "core/mixture_config.h"
-#include "core/npy.h"
+#include "core/base/config.h"
+#include "core/data/mixture_config.h"
+#include "core/io/jsonl.h"
+#include "core/io/npy.h"
 #include "tests/cli_runner.h"
 #include "tests/synthetic_images.h"
 

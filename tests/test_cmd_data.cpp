@@ -1,5 +1,5 @@
 // `diffuse data`: exact samples of the configured data with their labels.
-#include "core/npy.h"
+#include "core/io/npy.h"
 #include "tests/cli_runner.h"
 
 #include <gtest/gtest.h>

@@ -4,8 +4,8 @@
 // samples; a sampling config samples. The samples have the data's dimension, the requested count
 // and finite values, and each file says how to run it in its header comment.
 #include "apps/run/run_config.h"
-#include "core/jsonl.h"
-#include "core/npy.h"
+#include "core/io/jsonl.h"
+#include "core/io/npy.h"
 #include "tests/cli_runner.h"
 
 #include <gtest/gtest.h>

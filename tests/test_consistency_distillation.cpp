@@ -4,8 +4,8 @@
 // Heun 2, DPM-Solver-2 2: we count batched forward calls of the teacher and the rows they carry,
 // the student and target being other models); the discretisation, its N schedule, pair sampling
 // and weights; the target network's decay.
-#include "core/errors.h"
-#include "core/runtime.h"
+#include "core/base/errors.h"
+#include "core/base/runtime.h"
 #include "models/analytic.h"
 #include "models/network_factory.h"
 #include "tests/cli_runner.h"
@@ -13,10 +13,10 @@
 #include "tests/network_fixture.h"
 #include "tests/sampler_checks.h"
 #include "tests/train_fixture.h"
-#include "train/consistency_loss.h"
-#include "train/consistency_objective.h"
-#include "train/consistency_schedule.h"
-#include "train/teacher_step.h"
+#include "train/consistency/consistency_loss.h"
+#include "train/consistency/consistency_objective.h"
+#include "train/consistency/consistency_schedule.h"
+#include "train/consistency/teacher_step.h"
 
 #include <gtest/gtest.h>
 

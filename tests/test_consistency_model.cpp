@@ -1,7 +1,7 @@
 // The consistency-model parameterization (Song et al. 2023, eq. 7): f(x, t_min) = x
 // exactly, by construction, for every process and backbone; the coefficients are the paper's for
 // edm; a consistency network keeps the checkpoint layout of its backbone; DSM training refuses it.
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/consistency.h"
 #include "models/network_factory.h"
 #include "tests/cli_runner.h"

@@ -2,8 +2,8 @@
 // lowers the loss and its checkpoint samples on the CPU; `sample` replays CUDA graphs and its
 // samples equal the eager ones; bf16 autocast trains and samples on the GPU; `bench` times each
 // configuration with and without a graph and the two outputs agree.
-#include "core/compat.h"
-#include "core/npy.h"
+#include "core/base/compat.h"
+#include "core/io/npy.h"
 #include "tests/cli_runner.h"
 #include "tests/train_fixture.h"
 

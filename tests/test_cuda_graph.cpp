@@ -3,9 +3,9 @@
 // is really copied in), generate() with graphs equals generate() without them, the partial last
 // batch included, and samplers that draw noise run eagerly with the same result. Everywhere:
 // the reasons a run stays eager, and the eager fallback's equality with run_sampler.
-#include "core/compat.h"
-#include "core/errors.h"
-#include "core/process.h"
+#include "core/base/compat.h"
+#include "core/base/errors.h"
+#include "core/process/process.h"
 #include "samplers/cuda_graph.h"
 #include "samplers/generate.h"
 #include "samplers/registry.h"

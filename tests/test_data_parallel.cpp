@@ -3,11 +3,11 @@
 // weights of 1 process with the same global batch, to float32 reduction rounding; a checkpoint
 // resumes on another number of processes; a killed rank stops the others with a clear error
 // instead of a hang, and its last checkpoint resumes; Ctrl-C saves and exits with 130.
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "models/checkpoint.h"
 #include "tests/cli_runner.h"
-#include "train/data_parallel.h"
-#include "train/launch_environment.h"
+#include "train/distributed/data_parallel.h"
+#include "train/distributed/launch_environment.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -2,7 +2,7 @@
 // grids with the exact Gaussian flow map, DPM-Solver-1 = DDIM(eta = 0), the local order of the
 // authors' and the corrected 3M step, SDE-DPM-Solver++(2M) by the moments of many samples, the
 // fast order mix's exact NFE and its grids, and bad input.
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "samplers/dpm_solver.h"
 #include "tests/gaussian_flow.h"
 #include "tests/process_fixture.h"

@@ -2,15 +2,15 @@
 // lower than a perturbed oracle under every process's loss, its eps loss equals the closed-form
 // minimum for Gaussian data, the weightings agree where they must, and times are drawn by each
 // process's convention.
-#include "core/mixture_config.h"
-#include "core/process.h"
-#include "core/runtime.h"
+#include "core/base/runtime.h"
+#include "core/data/mixture_config.h"
+#include "core/process/process.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
 #include "tests/process_fixture.h"
-#include "train/dsm_eval.h"
-#include "train/dsm_loss.h"
-#include "train/time_sampler.h"
+#include "train/dsm/dsm_eval.h"
+#include "train/dsm/dsm_loss.h"
+#include "train/dsm/time_sampler.h"
 
 #include <gtest/gtest.h>
 

@@ -3,15 +3,15 @@
 // with an exact latent finds A_ta and keeps A orthonormal, a good latent gains from more shots
 // while a bad one stays at its floor, and `diffuse finetune` end to end
 // (checkpoint, resume, the usage errors with exit code 2).
-#include "core/mixture_config.h"
-#include "core/npy.h"
-#include "core/runtime.h"
+#include "core/base/runtime.h"
+#include "core/data/mixture_config.h"
+#include "core/io/npy.h"
 #include "models/analytic.h"
 #include "models/subspace.h"
 #include "tests/checkpoint_contents.h"
 #include "tests/cli_runner.h"
 #include "tests/seeded.h"
-#include "train/finetune.h"
+#include "train/finetune/finetune.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Frechet distance: zero for identical sets, the closed forms for diagonal and for non-commuting
 // 2x2 covariances, the sample estimate near the closed form, and growth with added noise.
-#include "core/errors.h"
-#include "core/frechet.h"
+#include "core/base/errors.h"
+#include "core/metrics/frechet.h"
 #include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>

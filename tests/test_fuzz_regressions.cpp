@@ -2,8 +2,8 @@
 // tests/data/fuzz/<loader>/ and replayed here: each must give a clean InputError (or load), in a
 // child process whose data segment is capped at 4 GiB, so a loader that trusts a header's sizes
 // and allocates what it declares fails here as it did under the fuzzer.
-#include "core/errors.h"
-#include "core/idx.h"
+#include "core/base/errors.h"
+#include "core/io/idx.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>

@@ -7,10 +7,10 @@
 // formulas, so what is left is rounding; measured 2e-15 to 2e-13). One documented exception: the
 // first step of li-accelerated-2 (see diffuse_run). The files must never be regenerated with
 // diffuse: a test against its own output could no longer fail.
-#include "core/config.h"
-#include "core/mixture_config.h"
-#include "core/npy.h"
-#include "core/process.h"
+#include "core/base/config.h"
+#include "core/data/mixture_config.h"
+#include "core/io/npy.h"
+#include "core/process/process.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
 #include "samplers/noise.h"

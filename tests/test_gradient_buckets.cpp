@@ -2,7 +2,7 @@
 // gradient and scalar comes out doubled; buckets start during the backward pass, in order; a
 // parameter used twice arrives once, whole; two backward passes before finish() fall back to the
 // accumulated gradients; an unused parameter sums zeros.
-#include "train/gradient_buckets.h"
+#include "train/distributed/gradient_buckets.h"
 
 #include <gtest/gtest.h>
 

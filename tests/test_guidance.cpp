@@ -2,9 +2,9 @@
 // with a known answer, the mlp's label embedding, and end to end: an mlp trained on the
 // 8-Gaussian ring with each sample's component as its label puts its samples of label c in
 // mode c, and guidance sharpens that.
-#include "core/errors.h"
-#include "core/mixture_config.h"
-#include "core/npy.h"
+#include "core/base/errors.h"
+#include "core/data/mixture_config.h"
+#include "core/io/npy.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
 #include "models/guidance.h"

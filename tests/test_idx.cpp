@@ -1,7 +1,7 @@
 // IDX loader: small hand-made files (plain and gzip), corrupt files rejected with the file's
 // name, class selection, and the real Fashion-MNIST when Debian's package is installed.
-#include "core/errors.h"
-#include "core/idx.h"
+#include "core/base/errors.h"
+#include "core/io/idx.h"
 #include "tests/temp_dir.h"
 
 #include <gtest/gtest.h>

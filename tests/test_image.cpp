@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/errors.h"
-#include "core/image.h"
+#include "core/base/errors.h"
+#include "core/io/image.h"
 #include "tests/temp_dir.h"
 
 namespace diffuse {

@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/errors.h"
-#include "core/jsonl.h"
+#include "core/base/errors.h"
+#include "core/io/jsonl.h"
 #include "tests/temp_dir.h"
 
 namespace diffuse {

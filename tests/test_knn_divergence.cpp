@@ -1,8 +1,8 @@
 // kNN KL estimator (Wang, Kulkarni & Verdu 2009) against the closed-form KL of two Gaussians in
 // 2 and 8 dimensions, its zero for equal distributions, and its refusals; the Kozachenko-Leonenko
 // entropy against the entropy of a Gaussian.
-#include "core/errors.h"
-#include "core/knn_divergence.h"
+#include "core/base/errors.h"
+#include "core/metrics/knn_divergence.h"
 #include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -53,7 +53,7 @@ TEST(KnnDivergenceTest, TwoDimensionalGaussiansMatchTheClosedForm) {
 
 TEST(KnnDivergenceTest, EightDimensionalGaussiansMatchTheClosedForm) {
   // A mean shift (KL 0.16): here the 8-D bias is small (-0.020 at this n); with unequal
-  // covariances it is not (see core/knn_divergence.h), so those are not asserted.
+  // covariances it is not (see core/metrics/knn_divergence.h), so those are not asserted.
   const auto f64 = torch::kFloat64;
   expect_estimate_near_closed_form(torch::zeros({8}, f64), torch::ones({8}, f64),
                                    torch::full({8}, 0.2, f64), torch::ones({8}, f64), 20000,

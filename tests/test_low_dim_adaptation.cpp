@@ -1,6 +1,6 @@
 // Low-dimensional adaptation (Liang, Huang & Chen 2024, Theorems 2-4) on a small instance: data on
 // a 2-D subspace of R^D, the exact score, the theory's schedule (ddpm-theory) with N = 20 knots,
-// and the full-space KL(Y_1 || X_1) of core/noised_kl.h at the last knot.
+// and the full-space KL(Y_1 || X_1) of core/metrics/noised_kl.h at the last knot.
 //
 // In the D - 2 complement directions every sampler of the form
 // Y_s = (Y_t + eta_t s_t + sigma_t z) / sqrt(alpha_t) is one scalar linear recursion. DDPM's and
@@ -9,8 +9,8 @@
 // same error in every complement direction, so theirs grows like D - 2. The complement variance
 // each should reach is predicted here by that recursion, with the coefficients written out by
 // hand from the papers, not taken from the library.
-#include "core/noised_kl.h"
-#include "core/process.h"
+#include "core/metrics/noised_kl.h"
+#include "core/process/process.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
 #include "samplers/noise.h"

@@ -1,10 +1,10 @@
 // Metrics against a known mixture: noise levels of sliced W2 and MMD for two independent samples,
 // monotone growth under a mean shift, NLL of exact samples against entropies computed here, and
 // mode coverage.
-#include "core/config.h"
-#include "core/errors.h"
-#include "core/metrics.h"
-#include "core/mixture.h"
+#include "core/base/config.h"
+#include "core/base/errors.h"
+#include "core/math/mixture.h"
+#include "core/metrics/metrics.h"
 #include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>

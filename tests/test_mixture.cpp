@@ -1,7 +1,7 @@
 // GaussianMixture: validation, exact log-density against a dense reference written here,
 // the noised marginal, and exact sampling (refitting weights, means and variances).
-#include "core/errors.h"
-#include "core/mixture.h"
+#include "core/base/errors.h"
+#include "core/math/mixture.h"
 #include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>

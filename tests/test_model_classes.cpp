@@ -4,12 +4,12 @@
 // Gaussian class (`linear`) is held at its approximation error (the table's "+ Const") whatever
 // the data size, while the Gaussian-mixture class (`two-layer`) reaches far lower and its
 // estimation error falls as the training set grows.
-#include "core/mixture_config.h"
-#include "core/runtime.h"
+#include "core/base/runtime.h"
+#include "core/data/mixture_config.h"
 #include "models/analytic.h"
 #include "tests/temp_dir.h"
-#include "train/dsm_eval.h"
-#include "train/trainer.h"
+#include "train/dsm/dsm_eval.h"
+#include "train/trainer/trainer.h"
 
 #include <gtest/gtest.h>
 

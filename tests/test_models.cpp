@@ -1,8 +1,8 @@
 // The trained-network kinds: output shapes, declared parameterizations per process, the
 // preconditioning at initialisation, the subspace form's orthogonal part, finite outputs over a
 // process's whole time range.
-#include "core/errors.h"
-#include "core/process.h"
+#include "core/base/errors.h"
+#include "core/process/process.h"
 #include "models/denoiser.h"
 #include "models/mlp.h"
 #include "models/model_factory.h"

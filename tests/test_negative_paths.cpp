@@ -2,14 +2,14 @@
 // written: truncated and damaged checkpoints through every command that reads one, each error
 // branch of the checkpoint loaders, corrupt IDX files through the command line, non-finite rows
 // in an input .npy, and a temporary file left by a killed run.
-#include "core/config.h"
-#include "core/errors.h"
-#include "core/npy.h"
+#include "core/base/config.h"
+#include "core/base/errors.h"
+#include "core/io/npy.h"
 #include "models/checkpoint.h"
 #include "tests/cli_runner.h"
 #include "tests/train_fixture.h"
-#include "train/checkpoint.h"
-#include "train/optimizer.h"
+#include "train/trainer/checkpoint.h"
+#include "train/trainer/optimizer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

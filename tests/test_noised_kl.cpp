@@ -1,8 +1,8 @@
-// KL(P || q_t) of core/noised_kl.h: which mixtures decompose, the estimate against the closed-form
-// KL of two Gaussians in 16 dimensions, its floor on exact draws (the complement term's law is
-// chi-square: see below), and its refusals.
-#include "core/errors.h"
-#include "core/noised_kl.h"
+// KL(P || q_t) of core/metrics/noised_kl.h: which mixtures decompose, the estimate against the
+// closed-form KL of two Gaussians in 16 dimensions, its floor on exact draws (the complement term's
+// law is chi-square: see below), and its refusals.
+#include "core/base/errors.h"
+#include "core/metrics/noised_kl.h"
 #include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/errors.h"
-#include "core/npy.h"
+#include "core/base/errors.h"
+#include "core/io/npy.h"
 #include "tests/temp_dir.h"
 
 namespace diffuse {

@@ -1,7 +1,7 @@
-// core/numerics.h against closed forms: the phi functions against their definitions in long
+// core/math/numerics.h against closed forms: the phi functions against their definitions in long
 // double and against the integral they stand for, the broadcast shape, SplitMix64 against the
 // published sequence, and the multistep order rule step by step.
-#include "core/numerics.h"
+#include "core/math/numerics.h"
 
 #include <gtest/gtest.h>
 

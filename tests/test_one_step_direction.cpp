@@ -8,14 +8,14 @@
 // K the talk (after Yang et al., "Elucidating Rectified Flow with Deterministic Sampler ...")
 // favours rectified flow (T = O(1)) over VE-EDM (T = O(1/eps)); results/one_step/README.md
 // measures both at larger budgets.
-#include "core/mixture_config.h"
-#include "core/process.h"
+#include "core/data/mixture_config.h"
+#include "core/process/process.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
 #include "samplers/rk45.h"
 #include "tests/temp_dir.h"
 #include "tests/train_fixture.h"
-#include "train/consistency_objective.h"
+#include "train/consistency/consistency_objective.h"
 
 #include <gtest/gtest.h>
 

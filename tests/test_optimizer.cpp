@@ -1,7 +1,7 @@
 // The optimisers make_optimizer builds, against steps computed by hand in float64: AdamW's
 // decoupled weight decay (Loshchilov & Hutter 2019, Algorithm 2) and Adam's L2 penalty folded
 // into the gradient, which differ by the expected amount.
-#include "train/optimizer.h"
+#include "train/trainer/optimizer.h"
 
 #include <gtest/gtest.h>
 

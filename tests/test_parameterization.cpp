@@ -1,9 +1,9 @@
-// Parameterization conversions (core/parameterization.h): for every process and every
+// Parameterization conversions (core/process/parameterization.h): for every process and every
 // parameterization, predict() then split() gives back (x0, eps); the score view is -eps / sigma;
 // names round trip.
-#include "core/errors.h"
-#include "core/parameterization.h"
-#include "core/process.h"
+#include "core/base/errors.h"
+#include "core/process/parameterization.h"
+#include "core/process/process.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>

@@ -2,9 +2,9 @@
 // output moves by bfloat16's rounding, not more, and comes back float32), only inside the
 // scope, and fp32 is restored bit for bit; reduced precision with float64 is refused; training
 // with --precision bf16 reaches the float32 run's loss.
-#include "core/errors.h"
-#include "core/precision.h"
-#include "core/process.h"
+#include "core/base/errors.h"
+#include "core/base/precision.h"
+#include "core/process/process.h"
 #include "tests/cli_runner.h"
 #include "tests/network_fixture.h"
 #include "tests/train_fixture.h"

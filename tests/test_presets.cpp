@@ -1,8 +1,8 @@
 // The `data:` section: presets have the documented geometry, the multi-manifold mixture lies on
 // its subspaces, explicit YAML components parse, and malformed configs name their key path.
-#include "core/config.h"
-#include "core/errors.h"
-#include "core/mixture_config.h"
+#include "core/base/config.h"
+#include "core/base/errors.h"
+#include "core/data/mixture_config.h"
 #include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>

@@ -1,10 +1,10 @@
-// Forward processes (core/process.h), every kind of process_kinds(), in float64 unless said:
-// alpha^2 + sigma^2 = 1 for VP kinds, lambda and its inverse, f / dsigma_dt / g^2 against finite
-// differences, an Euler-Maruyama run of the forward SDE against the marginals alpha x0 and
+// Forward processes (core/process/process.h), every kind of process_kinds(), in float64 unless
+// said: alpha^2 + sigma^2 = 1 for VP kinds, lambda and its inverse, f / dsigma_dt / g^2 against
+// finite differences, an Euler-Maruyama run of the forward SDE against the marginals alpha x0 and
 // sigma^2, float32 against float64, the DDPM alpha-bar tables, and make_process's errors.
-#include "core/errors.h"
-#include "core/process.h"
-#include "core/time_grid.h"
+#include "core/base/errors.h"
+#include "core/process/process.h"
+#include "core/process/time_grid.h"
 #include "tests/process_fixture.h"
 
 #include <ATen/CPUGeneratorImpl.h>

@@ -1,6 +1,6 @@
 // Progress: plain lines in a log or pipe (no carriage returns, no escape codes), one redrawn
 // line on a terminal (a pseudo-terminal here), plain lines again under DIFFUSE_QUIET.
-#include "core/progress.h"
+#include "core/base/progress.h"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>

@@ -10,16 +10,16 @@
 //   DIFFUSE_RECORD_REFACTOR_GUARD=1 build/diffuse_tests --gtest_filter='RefactorGuard*<name>*'
 // which writes the missing files only; an existing record is never overwritten by the test.
 #include "checkpoint_contents.h"
-#include "core/config.h"
-#include "core/mixture_config.h"
-#include "core/npy.h"
-#include "core/process.h"
+#include "core/base/config.h"
+#include "core/data/mixture_config.h"
+#include "core/io/npy.h"
+#include "core/process/process.h"
 #include "models/analytic.h"
 #include "models/denoiser.h"
 #include "samplers/generate.h"
 #include "samplers/registry.h"
 #include "temp_dir.h"
-#include "train/trainer.h"
+#include "train/trainer/trainer.h"
 #include "train_fixture.h"
 
 #include <gtest/gtest.h>

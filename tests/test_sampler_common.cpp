@@ -2,8 +2,8 @@
 // Denoiser view, and user-given time grids from a file.
 #include "samplers/common.h"
 
-#include "core/errors.h"
-#include "core/npy.h"
+#include "core/base/errors.h"
+#include "core/io/npy.h"
 #include "samplers/registry.h"
 #include "tests/gaussian_flow.h"
 #include "tests/sampler_checks.h"

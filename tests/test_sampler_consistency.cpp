@@ -2,7 +2,7 @@
 // function of Gaussian data: one step is f(x_T, T) with one evaluation; with more steps the
 // re-noising keeps the output distribution exact, which checks the forward transition from
 // t_min; a consistency model refuses every other sampler.
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "samplers/consistency.h"
 #include "samplers/generate.h"
 #include "tests/consistency_fixture.h"

@@ -4,8 +4,8 @@
 // automatically. Each row runs on its first supported process (vp-linear when it supports all),
 // with a ddpm grid on discrete processes and a logSNR grid otherwise, against the analytic
 // oracle of a two-component Gaussian mixture in 2-D.
-#include "core/errors.h"
-#include "core/mixture.h"
+#include "core/base/errors.h"
+#include "core/math/mixture.h"
 #include "models/analytic.h"
 #include "samplers/generate.h"
 #include "samplers/registry.h"

@@ -3,7 +3,7 @@
 // the moments of many DDPM / general-eta samples against the exact marginal.
 #include "samplers/ddpm.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "samplers/generate.h"
 #include "tests/gaussian_flow.h"
 #include "tests/sampler_checks.h"

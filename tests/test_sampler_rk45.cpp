@@ -3,7 +3,7 @@
 // against the Denoiser's count, and its guards.
 #include "samplers/rk45.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "tests/gaussian_flow.h"
 #include "tests/sampler_checks.h"
 

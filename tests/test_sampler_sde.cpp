@@ -3,7 +3,7 @@
 // computed here by propagating the Gaussian law through the (affine) steps.
 #include "samplers/sde.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "samplers/generate.h"
 #include "tests/gaussian_flow.h"
 #include "tests/sampler_checks.h"

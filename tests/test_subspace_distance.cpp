@@ -1,8 +1,8 @@
 // Distance to the nearest component subspace: a hand-made line and plane in R^3, and exact
 // samples of a low-rank mixture, whose distance is the chi distribution's mean times the floor.
-#include "core/errors.h"
-#include "core/mixture.h"
-#include "core/subspace_distance.h"
+#include "core/base/errors.h"
+#include "core/math/mixture.h"
+#include "core/metrics/subspace_distance.h"
 #include "seeded.h"
 
 #include <ATen/CPUGeneratorImpl.h>

@@ -1,8 +1,8 @@
-// Time grids (core/time_grid.h): K + 1 points, exact endpoints, strictly decreasing, equal steps
-// in each grid's own variable, EDM eq. 5 written out, DDPM knots, and the input errors.
-#include "core/errors.h"
-#include "core/process.h"
-#include "core/time_grid.h"
+// Time grids (core/process/time_grid.h): K + 1 points, exact endpoints, strictly decreasing, equal
+// steps in each grid's own variable, EDM eq. 5 written out, DDPM knots, and the input errors.
+#include "core/base/errors.h"
+#include "core/process/process.h"
+#include "core/process/time_grid.h"
 #include "tests/process_fixture.h"
 
 #include <gtest/gtest.h>

@@ -1,14 +1,14 @@
 // The trainer: a short run on the ring lowers the DSM loss for every network kind; the
 // schedule, the EMA and the logs behave; a NaN or Inf loss stops the run with a message naming
 // the step and the last good checkpoint, which stays intact.
-#include "core/errors.h"
-#include "core/jsonl.h"
-#include "core/runtime.h"
+#include "core/base/errors.h"
+#include "core/base/runtime.h"
+#include "core/io/jsonl.h"
 #include "tests/cli_runner.h"
 #include "tests/train_fixture.h"
-#include "train/dsm_eval.h"
-#include "train/ema.h"
-#include "train/optimizer.h"
+#include "train/dsm/dsm_eval.h"
+#include "train/trainer/ema.h"
+#include "train/trainer/optimizer.h"
 
 #include <gtest/gtest.h>
 

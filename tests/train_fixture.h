@@ -2,8 +2,8 @@
 // ring that trains in well under a second on one CPU thread.
 #pragma once
 
-#include "core/config.h"
-#include "train/trainer.h"
+#include "core/base/config.h"
+#include "train/trainer/trainer.h"
 
 #include <string>
 

@@ -1,8 +1,8 @@
 #include "apps/bench/environment.h"
 
-#include "core/compat.h"
-#include "core/precision.h"
-#include "core/runtime.h"
+#include "core/base/compat.h"
+#include "core/base/precision.h"
+#include "core/base/runtime.h"
 
 #include <cstdlib>
 #include <ctime>
@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 namespace {
 
@@ -65,4 +65,4 @@ nlohmann::json bench_environment(const RunContext& run) {
   return env;
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 // {"device", "dtype", "threads", "libtorch", "diffuse", "cpu", "cores", "date",
 //  "load_average", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", ...}.
@@ -16,4 +16,4 @@ nlohmann::json bench_environment(const RunContext& run);
 // The 1, 5 and 15 minute load averages of /proc/loadavg (empty where there is none).
 nlohmann::json load_average();
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

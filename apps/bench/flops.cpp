@@ -1,15 +1,15 @@
 #include "apps/bench/flops.h"
 
-#include "core/compat.h"
-#include "core/precision.h"
-#include "core/runtime.h"
+#include "core/base/compat.h"
+#include "core/base/precision.h"
+#include "core/base/runtime.h"
 #include "models/network.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 double forward_flops_per_sample(const torch::nn::Module& network) {
   return linear_layer_flops(network);
@@ -54,4 +54,4 @@ nlohmann::json achieved_rate(double flops, double seconds, const PeakRate& peak)
   return {{"tflop_per_s", rate / 1e12}, {"of_peak", rate / peak.flop_per_s}};
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

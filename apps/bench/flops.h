@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 // 2 * in * out for each Linear layer, summed: the multiply-adds of one sample's forward pass.
 // Element-wise work (embeddings' sin/cos, LayerNorm, activations) is left out: a few per cent of
@@ -36,4 +36,4 @@ nlohmann::json to_json(const PeakRate& peak);
 // {"tflop_per_s", "of_peak"} for `flops` of work done in `seconds`.
 nlohmann::json achieved_rate(double flops, double seconds, const PeakRate& peak);
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -1,11 +1,11 @@
 #include "apps/bench/model.h"
 
-#include "core/runtime.h"
+#include "core/base/runtime.h"
 #include "models/checkpoint.h"
 #include "models/model_factory.h"
 #include "models/network_factory.h"
 
-namespace diffuse::cli {
+namespace diffuse {
 
 namespace {
 
@@ -66,4 +66,4 @@ BenchModel make_bench_model(const RunConfig& config, const std::string& checkpoi
   return bench;
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

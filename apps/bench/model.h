@@ -1,6 +1,6 @@
 // The model `diffuse bench` times: a checkpoint's EMA network (--model), a config's network,
 // freshly initialised, or the analytic score of a config's mixture; and, for a network, the
-// trainer whose steps it times (train/trainer.h, as `diffuse train --bench-steps`).
+// trainer whose steps it times (train/trainer/trainer.h, as `diffuse train --bench-steps`).
 //
 // A fresh network's output layers are zero-initialised (models/mlp.h), so its output would not
 // depend on its input; their zeros are replaced by small seeded values, so that sampling does
@@ -10,12 +10,12 @@
 #include "apps/run/run_context.h"
 #include "models/network.h"
 #include "models/score_model.h"
-#include "train/trainer.h"
+#include "train/trainer/trainer.h"
 
 #include <memory>
 #include <string>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 struct BenchModel {
   ScoreModelPtr model;      // what the samplers see
@@ -32,4 +32,4 @@ struct BenchModel {
 BenchModel make_bench_model(const RunConfig& config, const std::string& checkpoint,
                             const RunContext& run);
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

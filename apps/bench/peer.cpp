@@ -1,9 +1,9 @@
 #include "apps/bench/peer.h"
 
-#include "core/atomic_file.h"
-#include "core/errors.h"
-#include "core/npy.h"
-#include "core/precision.h"
+#include "core/base/errors.h"
+#include "core/base/precision.h"
+#include "core/io/atomic_file.h"
+#include "core/io/npy.h"
 #include "samplers/registry.h"
 
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <random>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 namespace fs = std::filesystem;
 
@@ -28,7 +28,7 @@ namespace {
 constexpr double kCheckTolerance = 1e-5;
 constexpr double kCudaCheckTolerance = 1e-4;
 
-// vp-linear's default rates (core/process_vp.cpp), the ones bench_train_step.py hard-codes.
+// vp-linear's default rates (core/process/process_vp.cpp), the ones bench_train_step.py hard-codes.
 constexpr double kBeta0 = 0.1, kBeta1 = 20.0;
 
 fs::path default_script() {
@@ -191,4 +191,4 @@ nlohmann::json BenchPeer::time_train(std::int64_t steps) {
   return process_->request({{"op", "train"}, {"steps", steps}});
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -12,8 +12,8 @@
 #pragma once
 
 #include "apps/bench/model.h"
-#include "apps/bench/sampling.h"
 #include "apps/bench/peer_process.h"
+#include "apps/bench/sampling.h"
 
 #include <nlohmann/json.hpp>
 
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 // The samplers the peer implements.
 const std::vector<std::string>& peer_samplers();
@@ -71,4 +71,4 @@ class BenchPeer {
   nlohmann::json hello_;
 };
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

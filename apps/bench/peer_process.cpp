@@ -1,6 +1,6 @@
 #include "apps/bench/peer_process.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 PeerProcess::PeerProcess(const std::vector<std::string>& argv) {
   for (const auto& word : argv) name_ += (name_.empty() ? "" : " ") + word;
@@ -63,4 +63,4 @@ nlohmann::json PeerProcess::request(const nlohmann::json& message) {
   return read();
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 class PeerProcess {
  public:
@@ -39,4 +39,4 @@ class PeerProcess {
   std::FILE* from_ = nullptr;
 };
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <optional>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 namespace {
 
@@ -205,4 +205,4 @@ bool peer_matched(const nlohmann::json& report) {
   return true;
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -12,7 +12,7 @@
 
 #include <vector>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 struct BenchPlan {
   std::vector<SamplingSpec> sampling;  // every configuration, in order
@@ -33,4 +33,4 @@ nlohmann::json run_bench(const BenchPlan& plan, BenchModel& model, const RunConf
 // False when the peer ran and one of its outputs did not match diffuse's.
 bool peer_matched(const nlohmann::json& report);
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 SamplingCase::SamplingCase(const Denoiser& denoiser, SamplingSpec spec,
                            const std::vector<std::int64_t>& sample_shape,
@@ -48,4 +48,4 @@ double SamplingCase::time_run() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

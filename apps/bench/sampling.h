@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 struct SamplingSpec {
   std::string sampler;
@@ -57,4 +57,4 @@ class SamplingCase {
   std::unique_ptr<SamplerGraph> graph_;
 };
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

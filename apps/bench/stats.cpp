@@ -1,11 +1,11 @@
 #include "apps/bench/stats.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 namespace {
 
@@ -37,4 +37,4 @@ nlohmann::json to_json(const TimingStats& s, double scale) {
           {"q1", s.q1 * scale},         {"q3", s.q3 * scale},   {"repeats", s.repeats}};
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -9,7 +9,7 @@
 
 #include <vector>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 struct TimingStats {
   double median = 0.0, min = 0.0, max = 0.0, q1 = 0.0, q3 = 0.0;
@@ -22,4 +22,4 @@ TimingStats summarize(std::vector<double> values);
 // {"median", "min", "max", "q1", "q3", "repeats"}, each value multiplied by `scale` (1e3: ms).
 nlohmann::json to_json(const TimingStats& stats, double scale = 1.0);
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

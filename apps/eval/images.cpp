@@ -1,14 +1,14 @@
 #include "apps/eval/images.h"
 
-#include "core/errors.h"
-#include "core/frechet.h"
-#include "core/idx.h"
-#include "core/npy.h"
+#include "core/base/errors.h"
+#include "core/io/idx.h"
+#include "core/io/npy.h"
+#include "core/metrics/frechet.h"
 #include "models/classifier_checkpoint.h"
 
 #include <algorithm>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 namespace {
 
@@ -76,4 +76,4 @@ nlohmann::json evaluate_image_samples(const RunConfig& config, const torch::Devi
   return out;
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

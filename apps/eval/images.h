@@ -11,7 +11,7 @@
 
 #include <string>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 struct ImageEvalInputs {
   std::string samples_path;     // for messages
@@ -26,4 +26,4 @@ struct ImageEvalInputs {
 nlohmann::json evaluate_image_samples(const RunConfig& config, const torch::Device& device,
                                       const torch::Tensor& samples, const ImageEvalInputs& inputs);
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

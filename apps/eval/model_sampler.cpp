@@ -1,14 +1,14 @@
 #include "apps/eval/model_sampler.h"
 
-#include "core/progress.h"
+#include "core/base/progress.h"
 #include "samplers/common.h"
 #include "samplers/consistency.h"
 #include "samplers/registry.h"
-#include "train/consistency_schedule.h"
+#include "train/consistency/consistency_schedule.h"
 
 #include <iostream>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 SamplerConfig sampler_for_model(const RunConfig& config, const ForwardProcess& process,
                                 const std::string& what) {
@@ -38,4 +38,4 @@ GenerateResult generate_with_progress(const SamplerConfig& sampler, const Denois
   return result;
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

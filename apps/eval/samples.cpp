@@ -1,17 +1,17 @@
 #include "apps/eval/samples.h"
 
-#include "core/errors.h"
-#include "core/format.h"
-#include "core/knn_divergence.h"
-#include "core/metrics.h"
-#include "core/mixture_config.h"
-#include "core/noised_kl.h"
-#include "core/npy.h"
-#include "core/process.h"
-#include "core/runtime.h"
-#include "core/subspace_distance.h"
+#include "core/base/errors.h"
+#include "core/base/format.h"
+#include "core/base/runtime.h"
+#include "core/data/mixture_config.h"
+#include "core/io/npy.h"
+#include "core/metrics/knn_divergence.h"
+#include "core/metrics/metrics.h"
+#include "core/metrics/noised_kl.h"
+#include "core/metrics/subspace_distance.h"
+#include "core/process/process.h"
 
-namespace diffuse::cli {
+namespace diffuse {
 
 namespace {
 
@@ -71,4 +71,4 @@ nlohmann::json evaluate_mixture_samples(const RunConfig& config, const torch::Te
   return record;
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

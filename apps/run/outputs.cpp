@@ -1,15 +1,15 @@
 #include "apps/run/outputs.h"
 
 #include "apps/run/run_context.h"
-#include "core/atomic_file.h"
-#include "core/image.h"
-#include "core/jsonl.h"
-#include "core/npy.h"
-#include "core/runtime.h"
+#include "core/base/runtime.h"
+#include "core/io/atomic_file.h"
+#include "core/io/image.h"
+#include "core/io/jsonl.h"
+#include "core/io/npy.h"
 
 #include <filesystem>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 std::vector<std::int64_t> data_sample_shape(const DataConfig& data) {
   if (data.kind == "idx") return {784};
@@ -44,4 +44,4 @@ void append_metrics(const std::string& output_path, const nlohmann::json& record
   JsonlWriter((folder / "metrics.jsonl").string()).write(record);
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

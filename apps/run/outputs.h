@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 // The shape of one sample of the configured data, e.g. {2} or {784}.
 std::vector<std::int64_t> data_sample_shape(const DataConfig& data);
@@ -21,4 +21,4 @@ std::string write_sample_outputs(const RunConfig& config, const torch::Tensor& s
 // Appends `record` to metrics.jsonl in the folder of `output_path`.
 void append_metrics(const std::string& output_path, const nlohmann::json& record);
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

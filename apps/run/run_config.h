@@ -3,15 +3,15 @@
 // printed by --print-config and saved beside every output.
 #pragma once
 
-#include "core/config.h"
-#include "core/metrics.h"
-#include "core/mixture_config.h"
-#include "core/process.h"
+#include "core/base/config.h"
+#include "core/data/mixture_config.h"
+#include "core/metrics/metrics.h"
+#include "core/process/process.h"
 #include "models/model_factory.h"
 #include "samplers/sampler.h"
-#include "train/distill_config.h"
-#include "train/finetune_config.h"
-#include "train/train_config.h"
+#include "train/consistency/distill_config.h"
+#include "train/finetune/finetune_config.h"
+#include "train/trainer/train_config.h"
 
 #include <cstdint>
 #include <string>
@@ -45,7 +45,7 @@ struct RunConfig {
   std::string device = "auto";   // auto | cpu | cuda | cuda:N
   std::string dtype = "float32";  // float32 | float64
   int threads = 1;                // LibTorch intra-op threads (see README: 1 is fastest here)
-  std::string precision = "fp32";  // fp32 | tf32 | bf16 (core/precision.h)
+  std::string precision = "fp32";  // fp32 | tf32 | bf16 (core/base/precision.h)
   ProcessConfig process;
   DataConfig data;
   ModelConfig model;

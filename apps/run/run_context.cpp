@@ -1,13 +1,13 @@
 #include "apps/run/run_context.h"
 
-#include "core/atomic_file.h"
-#include "core/precision.h"
-#include "core/runtime.h"
+#include "core/base/precision.h"
+#include "core/base/runtime.h"
+#include "core/io/atomic_file.h"
 
 #include <filesystem>
 #include <iostream>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 RunContext set_up_run(const RunConfig& config) {
   set_threads(config.threads);
@@ -31,4 +31,4 @@ std::string sibling_path(const std::string& path, const std::string& suffix) {
   return (p.parent_path() / p.stem()).string() + suffix;
 }
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -9,7 +9,7 @@
 
 #include <string>
 
-namespace diffuse::cli {
+namespace diffuse {
 
 // What a run needs at hand once the config is resolved.
 struct RunContext {
@@ -30,4 +30,4 @@ void save_config(const RunConfig& config, const std::string& path);
 // `runs/x/samples.npy` -> `runs/x/samples` + suffix.
 std::string sibling_path(const std::string& path, const std::string& suffix);
 
-}  // namespace diffuse::cli
+}  // namespace diffuse

@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary bytes as a YAML run config, read and validated as the commands
-// do (core/config.h, apps/run/run_config.h), then the data section resolved for its kind.
+// do (core/base/config.h, apps/run/run_config.h), then the data section resolved for its kind.
 #include "apps/run/run_config.h"
 #include "tests/fuzz/fuzz_input.h"
 

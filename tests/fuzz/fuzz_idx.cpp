@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary bytes as an MNIST-format IDX images file and as a labels file
-// (core/idx.h).
-#include "core/idx.h"
+// (core/io/idx.h).
+#include "core/io/idx.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

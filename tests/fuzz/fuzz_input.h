@@ -4,7 +4,7 @@
 // hang or a runaway allocation is a finding.
 #pragma once
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

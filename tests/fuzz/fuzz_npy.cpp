@@ -1,5 +1,5 @@
-// libFuzzer target: arbitrary bytes as a .npy file (core/npy.h).
-#include "core/npy.h"
+// libFuzzer target: arbitrary bytes as a .npy file (core/io/npy.h).
+#include "core/io/npy.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
