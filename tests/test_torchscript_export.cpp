@@ -140,6 +140,12 @@ TEST(TorchScriptExportCli, ExportsACheckpointThatSamplesAsTorchScript) {
   const auto samples_b = load_npy(dir.file("b.npy")).to(torch::kFloat64);
   ASSERT_EQ(samples_a.sizes(), samples_b.sizes());
   EXPECT_LT((samples_a - samples_b).abs().max().item<double>(), 1e-10);
+  // The module as a distillation teacher (its attributes say what it predicts).
+  const auto distilled = testing::run_diffuse("distill --config " + config + " --teacher " + out +
+                                              " --steps 2 --set distill.eval_samples=32 -o " +
+                                              dir.file("student"));
+  EXPECT_EQ(distilled.exit_code, 0) << distilled.output;
+  EXPECT_NE(distilled.output.find("from torchscript"), std::string::npos) << distilled.output;
   const auto bad = testing::run_diffuse("export --model " + config + " --out " + out);
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   const auto garbage = dir.write("garbage.ts", "not TorchScript");
