@@ -243,7 +243,7 @@ std::shared_ptr<TorchScriptModel> load_torchscript_model(const ModelConfig& conf
   auto model = std::make_shared<TorchScriptModel>(std::move(module), path, prediction, shape,
                                                   num_classes, preconditioner, process);
 
-  // The probe: two rows at two times, so a module that mixes rows or ignores t's shape shows.
+  // The probe: two rows at two times, so a module that drops the batch or t's shape fails here.
   torch::NoGradGuard no_grad;
   auto generator = make_generator(0);
   std::vector<std::int64_t> sizes = {2};
@@ -263,6 +263,8 @@ std::shared_ptr<TorchScriptModel> load_torchscript_model(const ModelConfig& conf
                      ", t [2]: " + first_line(e) + " (expected x [B, ...] of model.shape " +
                      shape_text(shape) + " and t [B])");
   }
+  require(torch::isfinite(out).all().item<bool>(),
+          path + ": forward returned non-finite values on a probe batch of standard normal x");
   return model;
 }
 

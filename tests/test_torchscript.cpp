@@ -225,6 +225,11 @@ TEST(TorchScriptModel, BadInputIsAnInputErrorNamingTheFile) {
                                    "    return x.reshape(-1, 7) * t\n"),
                    dir, "fails.pt");
   expect_ts_input_error(ts_config(fails, "eps", 2), {fails, "probe batch"});
+  const auto infinite =
+      saved_module(scripted_module("def forward(self, x: Tensor, t: Tensor) -> Tensor:\n"
+                                   "    return x / (t - t).reshape(-1, 1)\n"),
+                   dir, "infinite.pt");
+  expect_ts_input_error(ts_config(infinite, "eps", 2), {infinite, "non-finite"});
   const auto good = saved_module(scripted_module(gaussian_vp_source("eps")), dir, "good.pt");
   expect_ts_input_error(ts_config(good, "noise", 2),
                         {good, "'noise'", "expected eps, x0, v, velocity, score or edm"});
