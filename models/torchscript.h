@@ -57,6 +57,10 @@ class TorchScriptModel : public ScoreModel {
   const std::vector<std::int64_t>& shape() const { return shape_; }
   const std::string& prediction() const { return prediction_; }
   const std::string& path() const { return path_; }
+  // EDM's sigma_data for prediction edm; none otherwise.
+  std::optional<double> sigma_data() const {
+    return preconditioner_ ? std::optional<double>(preconditioner_->sigma_data()) : std::nullopt;
+  }
 
  private:
   // One call of the module on x shaped [B, shape...]; checks the output's shape and dtype.

@@ -4,6 +4,7 @@
 #include "core/config.h"
 #include "core/errors.h"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -31,8 +32,17 @@ std::string scripted_name(std::string name) {
 std::string process_source(const ProcessConfig& c) {
   std::ostringstream s;
   s << "    t = t.double()\n";
-  if (c.kind == "vp-linear" || c.kind == "vp-ou") {
-    if (c.kind == "vp-linear") {
+  if (c.kind == "vp-linear" || c.kind == "vp-ou" || c.kind == "vp-cosine") {
+    if (c.kind == "vp-cosine") {
+      // Nichol & Dhariwal's schedule in d = t pi / (2 (1 + s)), as core/process_vp.cpp writes it.
+      const double s0 = c.cosine_s.value_or(0.008), k = M_PI_2 / (1 + s0);
+      s << "    d = t * " << literal(k) << "\n"
+        << "    half_sine = torch.sin(0.5 * d)\n"
+        << "    la = torch.log1p(-2.0 * half_sine * half_sine - "
+        << literal(std::tan(s0 / (1 + s0) * M_PI_2)) << " * torch.sin(d))\n"
+        << "    f = -" << literal(k) << " * torch.tan((t + " << literal(s0) << ") * " << literal(k)
+        << ")\n";
+    } else if (c.kind == "vp-linear") {
       const double b0 = c.beta_min.value_or(0.1), b1 = c.beta_max.value_or(20.0);
       s << "    la = -0.25 * " << literal(b1 - b0) << " * t * t - 0.5 * " << literal(b0) << " * t\n"
         << "    f = -0.5 * " << literal(b1 - b0) << " * t - 0.5 * " << literal(b0) << "\n";
@@ -46,6 +56,13 @@ std::string process_source(const ProcessConfig& c) {
   } else if (c.kind == "ve") {
     s << "    return [torch.ones_like(t), torch.sqrt(t), torch.zeros_like(t), 0.5 / "
          "torch.sqrt(t)]\n";
+  } else if (c.kind == "ve-geometric") {
+    const double s0 = c.sigma_min.value_or(0.01), s1 = c.sigma_max.value_or(50.0);
+    const double log_ratio = std::log(s1 / s0);
+    s << "    sigma = torch.exp(" << literal(std::log(s0)) << " + " << literal(log_ratio)
+      << " * t)\n"
+      << "    return [torch.ones_like(t), sigma, torch.zeros_like(t), sigma * "
+      << literal(log_ratio) << "]\n";
   } else if (c.kind == "edm") {
     s << "    return [torch.ones_like(t), t.clone(), torch.zeros_like(t), torch.ones_like(t)]\n";
   } else if (c.kind == "rf") {
@@ -53,7 +70,8 @@ std::string process_source(const ProcessConfig& c) {
       << "    return [alpha, t.clone(), alpha * (-1.0 / (1.0 - t)), torch.ones_like(t)]\n";
   } else {
     throw InputError("diffuse export: process.kind = " + c.kind +
-                     " is not supported yet; expected vp-linear, vp-ou, ve, edm or rf");
+                     " is not supported yet; expected vp-linear, vp-cosine, vp-ou, ve, "
+                     "ve-geometric, edm or rf");
   }
   return s.str();
 }

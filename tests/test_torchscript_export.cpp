@@ -89,7 +89,8 @@ TEST_P(TorchScriptExport, ReloadedModulePredictsAsTheNetwork) {
 INSTANTIATE_TEST_SUITE_P(
     Kinds, TorchScriptExport,
     ::testing::Values(ExportCase{"vp-linear", "eps", 0}, ExportCase{"vp-linear", "v", 2},
-                      ExportCase{"vp-ou", "x0", 0}, ExportCase{"edm", "edm", 0},
+                      ExportCase{"vp-ou", "x0", 0}, ExportCase{"vp-cosine", "velocity", 0},
+                      ExportCase{"ve-geometric", "eps", 0}, ExportCase{"edm", "edm", 0},
                       ExportCase{"ve", "score", 0}, ExportCase{"rf", "velocity", 0}),
     [](const auto& info) {
       std::string name = std::string(info.param.process) + "_" + info.param.parameterization;
@@ -140,10 +141,21 @@ TEST(TorchScriptExportCli, ExportsACheckpointThatSamplesAsTorchScript) {
   const auto samples_b = load_npy(dir.file("b.npy")).to(torch::kFloat64);
   ASSERT_EQ(samples_a.sizes(), samples_b.sizes());
   EXPECT_LT((samples_a - samples_b).abs().max().item<double>(), 1e-10);
+  // eval --model: the module's DSM loss on the same draws is the checkpoint's (float64 both).
+  const auto eval_ckpt =
+      testing::run_diffuse("eval --model " + checkpoint + " --num-draws 2048 --set dtype=float64");
+  const auto eval_module = testing::run_diffuse("eval --config " + config + " --model " + out +
+                                                " --num-draws 2048 --set dtype=float64");
+  ASSERT_EQ(eval_ckpt.exit_code, 0) << eval_ckpt.output;
+  ASSERT_EQ(eval_module.exit_code, 0) << eval_module.output;
+  const double loss_ckpt = testing::last_json(eval_ckpt.output)["dsm_loss"].get<double>();
+  const double loss_module = testing::last_json(eval_module.output)["dsm_loss"].get<double>();
+  EXPECT_GT(loss_ckpt, 0.0);
+  EXPECT_NEAR(loss_module, loss_ckpt, 1e-12 * loss_ckpt);
   // The module as a distillation teacher (its attributes say what it predicts).
-  const auto distilled = testing::run_diffuse("distill --config " + config + " --teacher " + out +
-                                              " --steps 2 --set distill.eval_samples=32 -o " +
-                                              dir.file("student"));
+  const auto distilled =
+      testing::run_diffuse("distill --config " + config + " --teacher " + out +
+                           " --steps 2 --set distill.eval_samples=32 -o " + dir.file("student"));
   EXPECT_EQ(distilled.exit_code, 0) << distilled.output;
   EXPECT_NE(distilled.output.find("from torchscript"), std::string::npos) << distilled.output;
   const auto bad = testing::run_diffuse("export --model " + config + " --out " + out);
