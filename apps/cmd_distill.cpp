@@ -24,8 +24,8 @@ int run_distill(int argc, char** argv) {
   add_common_options(options);
   options.add_options("Distill")(
       "teacher",
-      "CHECKPOINT of diffuse train, analytic (the data's exact score) or none "
-      "(consistency training) (config key: distill.teacher)",
+      "CHECKPOINT of diffuse train, a TorchScript MODULE.ts, analytic (the data's exact "
+      "score) or none (consistency training) (config key: distill.teacher)",
       cxxopts::value<std::string>())(
       "resume", "continue from a checkpoint (its config is used unless --config is given)",
       cxxopts::value<std::string>())("steps", "total training steps (config key: train.steps)",

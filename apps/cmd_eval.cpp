@@ -43,7 +43,8 @@ int run_eval(int argc, char** argv) {
       ("results", "also append the JSON object as one line to this JSON Lines file",
        cxxopts::value<std::string>());
   options.add_options("Eval a trained model")
-      ("model", "a checkpoint: print its DSM loss and the analytic oracle's on the same draws",
+      ("model", "a checkpoint, or a TorchScript MODULE.ts under --config's process and data: "
+                "print its DSM loss and the analytic oracle's on the same draws",
        cxxopts::value<std::string>())
       ("num-draws", "DSM draws (x0, t, eps) to average over (default 65536)",
        cxxopts::value<std::int64_t>()->default_value("65536"))
@@ -69,7 +70,9 @@ int run_eval(int argc, char** argv) {
     request.ema = !args.count("raw-weights");
     request.samples = args["sample"].as<std::int64_t>();
     request.classifier = optional_path(args, "classifier");
-    const RunConfig config = load_checkpoint_run_config(args, {}, request.checkpoint);
+    const RunConfig config = is_torchscript_file(request.checkpoint)
+                                 ? load_run_config(args, {})
+                                 : load_checkpoint_run_config(args, {}, request.checkpoint);
     return finish(evaluate_model(config, request));
   }
   const RunConfig config =

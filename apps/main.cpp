@@ -32,6 +32,8 @@ const Command kCommands[] = {
     {"finetune", "fine-tune a trained model on a few examples",
      diffuse::cli::run_finetune},
     {"bench", "time samplers and training steps", diffuse::cli::run_bench},
+    {"export", "write a trained network as a TorchScript module for PyTorch",
+     diffuse::cli::run_export},
 };
 
 void print_usage(std::ostream& out) {

@@ -3,12 +3,13 @@
 #include "core/base/errors.h"
 #include "models/analytic.h"
 #include "models/network_factory.h"
+#include "models/torchscript.h"
 
 namespace diffuse {
 
 const std::vector<std::string>& model_kinds() {
   static const std::vector<std::string> kinds = {"analytic", "linear", "two-layer", "mlp",
-                                                 "subspace"};
+                                                 "subspace", "torchscript"};
   return kinds;
 }
 
@@ -21,6 +22,8 @@ ScoreModelPtr make_model(const ModelConfig& config, const ProcessPtr& process,
                        "mixture); data.kind = " + data.kind + " has none");
     return std::make_shared<AnalyticMixtureScore>(mixture->to(options), process);
   }
+  if (config.kind == "torchscript")
+    return load_torchscript_model(config, process, torchscript_data_shape(config, data), options);
   if (is_network_kind(config.kind))
     throw InputError("model.kind = " + config.kind + " is a trained network: train it with "
                      "`diffuse train` and pass its checkpoint with --model CHECKPOINT");

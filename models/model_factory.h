@@ -21,7 +21,7 @@ const std::vector<std::string>& model_kinds();
 // not use are ignored; `diffuse train` writes the resolved values (parameterization, sigma_data,
 // dim) into the run's config and checkpoint.
 struct ModelConfig {
-  std::string kind = "analytic";  // analytic | linear | two-layer | mlp | subspace
+  std::string kind = "analytic";  // analytic | linear | two-layer | mlp | subspace | torchscript
   // What the network predicts: auto (eps for VP, edm for edm, velocity for rf, score for VE),
   // eps, x0, v, velocity, score or edm (EDM-preconditioned x0; models/preconditioning.h).
   std::string parameterization = "auto";
@@ -43,6 +43,12 @@ struct ModelConfig {
   // A consistency model f(x, t) around this network (models/consistency.h), trained by
   // `diffuse distill` and sampled with the `consistency` sampler.
   bool consistency = false;
+  // torchscript (models/torchscript.h): the torch.jit.save file, what its forward returns (eps,
+  // x0, v, velocity, score, or edm: EDM's raw F) and its per-sample input shape (e.g. [1, 28, 28];
+  // empty: the data's).
+  std::string path;
+  std::string prediction;
+  std::vector<std::int64_t> shape;
 
   template <class V>
   void visit(V& v) {
@@ -65,6 +71,9 @@ struct ModelConfig {
     v("layer_norm", layer_norm);
     v("num_classes", num_classes, config::at_least(0));
     v("consistency", consistency);
+    v("path", path);
+    v("prediction", prediction);
+    v("shape", shape);
   }
 };
 

@@ -7,6 +7,7 @@
 #include "core/io/jsonl.h"
 #include "core/io/npy.h"
 #include "tests/cli_runner.h"
+#include "tests/torchscript_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -56,7 +57,13 @@ TEST_P(ConfigsTest, LoadsTrainsAndSamples) {
   const auto config = config::load<RunConfig>(config::read_file(file.string()));
   std::int64_t dim = data_dimension(config.data);
   TempDir dir;
-  const std::string with = " --config " + file.string();
+  std::string with = " --config " + file.string();
+  if (config.model.kind == "torchscript") {
+    // The user brings the module; a stand-in of the config's shape (eps of Gaussian data).
+    const auto source = testing::gaussian_vp_source("eps", "[-1] + [1] * (x.dim() - 1)");
+    testing::scripted_module(source).save(dir.file("module.ts"));
+    with += " --set model.path=" + dir.file("module.ts");
+  }
   if (text.find("\ntrain:") == std::string::npos) {
     const auto r = run_diffuse("sample" + with + " -n 16 -o " + dir.file("s.npy"));
     ASSERT_EQ(r.exit_code, 0) << r.output;

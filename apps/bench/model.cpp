@@ -36,7 +36,9 @@ BenchModel make_bench_model(const RunConfig& config, const std::string& checkpoi
     bench.process = make_process(config.process);
     bench.model = make_model(config.model, bench.process, config.data, run.options());
     bench.model_config = config.model;
-    bench.source = "analytic score of the data's mixture";
+    bench.source = config.model.kind == "torchscript"
+                       ? "TorchScript module " + config.model.path
+                       : "analytic score of the data's mixture";
     bench.no_training = "model.kind = " + config.model.kind + " has no weights to train";
     return bench;
   }

@@ -4,6 +4,7 @@
 #include "core/base/precision.h"
 #include "core/io/atomic_file.h"
 #include "core/io/npy.h"
+#include "models/torchscript.h"
 #include "samplers/registry.h"
 
 #include <unistd.h>
@@ -75,18 +76,12 @@ nlohmann::json case_spec(const SamplingCase& c, std::size_t index, const fs::pat
 std::string write_spec(const fs::path& folder, const PeerOptions& options, const BenchModel& model,
                        const std::vector<SamplingCase>& cases, const PeerTraining& training) {
   fs::create_directories(folder);
-  export_weights(*model.network->module(), folder / "weights");
   const ModelConfig& m = model.model_config;
+  if (model.network) export_weights(*model.network->module(), folder / "weights");
   nlohmann::json spec = {{"threads", options.threads},
                          {"device", options.device},
                          {"weights", (folder / "weights").string()},
-                         {"model",
-                          {{"dim", *m.dim},
-                           {"width", m.width},
-                           {"depth", m.depth},
-                           {"layer_norm", m.layer_norm},
-                           {"embedding_dim", m.embedding_dim},
-                           {"sigma_data", *m.sigma_data}}},
+                         {"model", nullptr},
                          {"process",
                           {{"b0", kBeta0},
                            {"b1", kBeta1},
@@ -94,11 +89,22 @@ std::string write_spec(const fs::path& folder, const PeerOptions& options, const
                            {"t_max", model.process->t_max()}}},
                          {"cases", nlohmann::json::array()},
                          {"train", nullptr}};
+  if (const auto* ts = dynamic_cast<const TorchScriptModel*>(model.model.get())) {
+    // The peer loads the same TorchScript file and calls it as a user's Python loop would.
+    spec["model"] = {{"torchscript", ts->path()}, {"shape", ts->shape()}};
+  } else {
+    spec["model"] = {{"dim", *m.dim},
+                     {"width", m.width},
+                     {"depth", m.depth},
+                     {"layer_norm", m.layer_norm},
+                     {"embedding_dim", m.embedding_dim},
+                     {"sigma_data", *m.sigma_data}};
+  }
   for (std::size_t i = 0; i < cases.size(); ++i) {
     spec["cases"].push_back(case_spec(cases[i], i, folder, options.device != "cpu"));
     spec["cases"].back()["times"] = sampler_grid(cases[i].config(), *model.process);
   }
-  if (!training.data.empty())
+  if (!training.data.empty() && model.network)
     spec["train"] = {{"data", training.data},   {"width", m.width},  {"depth", m.depth},
                      {"batch", training.batch}, {"lr", training.lr}, {"layer_norm", m.layer_norm}};
   const std::string path = (folder / "spec.json").string();
@@ -119,12 +125,18 @@ void check_peer_supports(const BenchModel& model, const std::vector<std::string>
   const auto refuse = [](const std::string& what) {
     throw InputError("--peer: " + what +
                      "; scripts/bench_peer.py reproduces an unconditional "
-                     "mlp (eps) on vp-linear with beta 0.1..20, in float32");
+                     "mlp or TorchScript module (eps) on vp-linear with beta 0.1..20, in float32");
   };
   const ModelConfig& m = model.model_config;
-  if (!model.network || m.kind != "mlp") refuse("model.kind is " + m.kind + ", not mlp");
-  if (m.parameterization != "eps" || m.num_classes > 0 || m.consistency)
+  if (m.kind == "torchscript") {
+    if (model.model->parameterization() != Parameterization::eps || m.prediction == "edm" ||
+        model.model->num_classes() > 0)
+      refuse("the TorchScript module is not an unconditional eps-prediction module");
+  } else if (!model.network || m.kind != "mlp") {
+    refuse("model.kind is " + m.kind + ", not mlp or torchscript");
+  } else if (m.parameterization != "eps" || m.num_classes > 0 || m.consistency) {
     refuse("the mlp is not an unconditional eps-prediction network");
+  }
   const ProcessConfig& p = model.process_config;
   if (p.kind != "vp-linear" || p.beta_min.value_or(kBeta0) != kBeta0 ||
       p.beta_max.value_or(kBeta1) != kBeta1)

@@ -10,6 +10,7 @@
 #include "models/checkpoint.h"
 #include "models/denoiser.h"
 #include "models/guidance.h"
+#include "models/torchscript.h"
 #include "train/dsm/dsm_eval.h"
 #include "train/trainer/step_rng.h"
 #include "train/trainer/training_data.h"
@@ -18,10 +19,46 @@ namespace diffuse {
 
 namespace {
 
+// What eval --model scores: a checkpoint's network, or a TorchScript module (models/torchscript.h)
+// under the --config's process and data.
+struct EvaluatedModel {
+  ScoreModelPtr model;
+  ProcessPtr process;
+  std::string parameterization;  // the DSM loss's (eps, ..., edm)
+  double sigma_data = 1.0;
+  bool consistency = false;
+  std::int64_t step = 0;
+};
+
+EvaluatedModel evaluated_model(const RunConfig& config, const std::string& path,
+                               const RunContext& run, bool ema) {
+  EvaluatedModel m;
+  if (is_torchscript_file(path)) {
+    ModelConfig module = config.model;
+    module.kind = "torchscript";
+    module.path = path;
+    m.process = make_process(config.process);
+    auto ts = load_torchscript_model(module, m.process, data_sample_shape(config.data),
+                                     run.options());
+    m.parameterization = ts->prediction();
+    m.sigma_data = ts->sigma_data().value_or(config.model.sigma_data.value_or(1.0));
+    m.model = ts;
+    return m;
+  }
+  LoadedModel loaded = load_model(path, run.options(), ema);
+  m.model = loaded.model;
+  m.process = loaded.process;
+  m.parameterization = loaded.model_config.parameterization;
+  m.sigma_data = *loaded.model_config.sigma_data;
+  m.consistency = loaded.model_config.consistency;
+  m.step = loaded.step;
+  return m;
+}
+
 // Draws `count` samples of the loaded model with the run's sampler (balanced labels for a
 // conditional model, no guidance) and measures them like `eval --samples`.
 nlohmann::json sample_and_measure(const RunConfig& config, const RunContext& run,
-                                  const LoadedModel& loaded, std::int64_t count,
+                                  const EvaluatedModel& loaded, std::int64_t count,
                                   const std::string& path, const std::string& classifier) {
   const bool images = config.data.kind == "idx";
   if (images && classifier.empty())
@@ -50,19 +87,22 @@ nlohmann::json sample_and_measure(const RunConfig& config, const RunContext& run
 
 }  // namespace
 
+bool is_torchscript_file(const std::string& path) {
+  return path.size() > 3 && path.compare(path.size() - 3, 3, ".ts") == 0;
+}
+
 nlohmann::json evaluate_model(const RunConfig& config, const ModelEvalRequest& request) {
   const std::string& path = request.checkpoint;
   const std::int64_t sample_count = request.samples;
   require(sample_count >= 0, "eval: --sample must be >= 0, got " + std::to_string(sample_count));
   const RunContext run = set_up_run(config);
   const bool ema = request.ema;
-  LoadedModel loaded = load_model(path, run.options(), ema);
-  const auto& model_config = loaded.model_config;
+  const EvaluatedModel loaded = evaluated_model(config, path, run, ema);
   nlohmann::json record;
-  if (!model_config.consistency) {  // a consistency model's f is not a score: no DSM loss
+  if (!loaded.consistency) {  // a consistency model's f is not a score: no DSM loss
     const DsmLoss loss(loaded.process,
-                       resolve_loss_kind(config.train.loss, model_config.parameterization),
-                       *model_config.sigma_data);
+                       resolve_loss_kind(config.train.loss, loaded.parameterization),
+                       loaded.sigma_data);
     const TimeSampler times(loaded.process, config.train.t_sampling, config.train.p_mean,
                             config.train.p_std);
     // Draws keyed by metrics.seed: the same for every checkpoint evaluated with that seed.

@@ -15,7 +15,9 @@
 namespace diffuse {
 
 struct ModelEvalRequest {
-  std::string checkpoint;          // a `diffuse train` (or distill, finetune) checkpoint
+  // A `diffuse train` (or distill, finetune) checkpoint, or a TorchScript module (`.ts`,
+  // models/torchscript.h) under the config's process and data.
+  std::string checkpoint;
   std::int64_t num_draws = 65536;  // DSM draws (x0, t, eps) to average over
   bool ema = true;                 // false: the raw weights
   std::int64_t samples = 0;        // > 0: also draw and measure this many samples
@@ -25,6 +27,9 @@ struct ModelEvalRequest {
 // config: the checkpoint's run config (with the command's overrides). InputError for a
 // consistency model without samples to measure (its f is not a score: it has no DSM loss) or
 // image samples without a classifier.
+// A path that names a TorchScript module (".ts") rather than a checkpoint.
+bool is_torchscript_file(const std::string& path);
+
 nlohmann::json evaluate_model(const RunConfig& config, const ModelEvalRequest& request);
 
 }  // namespace diffuse

@@ -27,11 +27,18 @@ ScoreModelPtr prepare_distillation(RunConfig& config, const YAML::Node& root,
   const std::string teacher = config.distill.teacher;
   require(!teacher.empty(),
           "distill.teacher is not set: expected --teacher CHECKPOINT (from "
-          "diffuse train), --teacher analytic or --teacher none (consistency "
-          "training)");
+          "diffuse train), --teacher MODULE.ts (TorchScript), --teacher analytic or "
+          "--teacher none (consistency training)");
   ScoreModelPtr model;
   if (teacher == "analytic") {
     model = make_model(ModelConfig{}, make_process(config.process), config.data, options);
+  } else if (teacher.size() > 3 && teacher.compare(teacher.size() - 3, 3, ".ts") == 0) {
+    // A TorchScript score model (models/torchscript.h) under the config's process and data;
+    // its attributes (diffuse export writes them) say what it predicts and its shape.
+    ModelConfig module;
+    module.kind = "torchscript";
+    module.path = teacher;
+    model = make_model(module, make_process(config.process), config.data, options);
   } else if (teacher != "none") {
     LoadedModel loaded = load_model(teacher, options);
     require(!loaded.model_config.consistency,

@@ -2,6 +2,8 @@
 //   analytic     the exact score of the config's Gaussian mixture (data must be one);
 //   CHECKPOINT   a score network of `diffuse train` (its EMA weights): the student inherits its
 //                process and data, and its model config unless the config gives a `model:`;
+//   MODULE.ts    a TorchScript score model (models/torchscript.h) under the config's process and
+//                data; its attributes, or a module of diffuse export, say what it predicts;
 //   none         no teacher: consistency training.
 // The student is always model.consistency = true, and the run's sampler becomes `consistency`
 // (one step) unless the config already names it, so `sample --model` of the result needs no flags.

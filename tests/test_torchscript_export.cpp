@@ -1,0 +1,172 @@
+// diffuse export (models/torchscript_export.h): the exported module, loaded back as
+// model.kind: torchscript, predicts what the C++ network predicts, to 1e-12 in float64, for each
+// supported process and parameterization, conditional or not; and the command writes it.
+#include "core/base/errors.h"
+#include "core/io/npy.h"
+#include "models/denoiser.h"
+#include "models/model_factory.h"
+#include "models/network_factory.h"
+#include "models/torchscript.h"
+#include "models/torchscript_export.h"
+#include "tests/cli_runner.h"
+#include "tests/temp_dir.h"
+#include "tests/train_fixture.h"
+
+#include <gtest/gtest.h>
+
+namespace diffuse {
+namespace {
+
+using testing::TempDir;
+
+struct ExportCase {
+  const char* process;
+  const char* parameterization;
+  int num_classes;
+};
+
+class TorchScriptExport : public ::testing::TestWithParam<ExportCase> {};
+
+TEST_P(TorchScriptExport, ReloadedModulePredictsAsTheNetwork) {
+  const auto [process_kind, parameterization, num_classes] = GetParam();
+  ProcessConfig pc;
+  pc.kind = process_kind;
+  if (pc.kind == "vp-linear") pc.beta_max = 18.5;  // a non-default schedule travels too
+  const auto process = make_process(pc);
+  ModelConfig m;
+  m.kind = "mlp";
+  m.width = 16;
+  m.depth = 2;
+  m.embedding_dim = 8;
+  m.parameterization = parameterization;
+  m.sigma_data = 0.6;
+  m.dim = 6;
+  m.num_classes = num_classes;
+  torch::manual_seed(3);
+  const auto options = torch::dtype(torch::kFloat64);
+  const auto net = make_network(m, process, options);
+  {
+    torch::NoGradGuard no_grad;  // the zero-initialised output layers would hide the network
+    for (auto& p : net->module()->parameters()) p.normal_(0.0, 0.3);
+  }
+  TempDir dir;
+  const std::string path = dir.file("net.ts");
+  save_torchscript(export_torchscript(*net, m, pc, {2, 3}), path);
+
+  ModelConfig ts;
+  ts.kind = "torchscript";
+  ts.path = path;  // prediction, shape, num_classes and sigma_data come from its attributes
+  ts.dim = 6;
+  const auto loaded = make_model(ts, process, DataConfig{}, options);
+  EXPECT_EQ(loaded->parameterization(), net->parameterization());
+  EXPECT_EQ(loaded->num_classes(), num_classes);
+  const auto x = torch::randn({5, 6}, torch::kFloat64) * 1.5;
+  const double lo = process->t_min(), hi = process->t_max();
+  const auto t = lo + (hi - lo) * torch::tensor({0.0, 0.1, 0.4, 0.8, 1.0}, torch::kFloat64);
+  torch::Tensor ours, theirs;
+  if (num_classes > 0) {
+    const auto labels = torch::tensor({0, 1, 2, 0, 2}, torch::kInt64);  // 2: the null label
+    ours = net->forward_labelled(x, t, labels);
+    theirs = loaded->forward_labelled(x, t, labels);
+  } else {
+    ours = net->forward(x, t);
+    theirs = loaded->forward(x, t);
+  }
+  const double scale = ours.abs().max().item<double>();
+  EXPECT_GT(scale, 1e-3);
+  EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-12 * std::max(1.0, scale))
+      << process_kind << " " << parameterization;
+  // float32: the same module in single precision agrees to float32 rounding.
+  const auto single = make_model(ts, process, DataConfig{}, torch::dtype(torch::kFloat32));
+  const auto single_out =
+      num_classes > 0 ? single->forward_labelled(x.to(torch::kFloat32), t.to(torch::kFloat32),
+                                                 torch::tensor({0, 1, 2, 0, 2}))
+                      : single->forward(x.to(torch::kFloat32), t.to(torch::kFloat32));
+  EXPECT_LT((single_out.to(torch::kFloat64) - ours).abs().max().item<double>(),
+            1e-4 * std::max(1.0, scale));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, TorchScriptExport,
+    ::testing::Values(ExportCase{"vp-linear", "eps", 0}, ExportCase{"vp-linear", "v", 2},
+                      ExportCase{"vp-ou", "x0", 0}, ExportCase{"vp-cosine", "velocity", 0},
+                      ExportCase{"ve-geometric", "eps", 0}, ExportCase{"edm", "edm", 0},
+                      ExportCase{"ve", "score", 0}, ExportCase{"rf", "velocity", 0}),
+    [](const auto& info) {
+      std::string name = std::string(info.param.process) + "_" + info.param.parameterization;
+      for (auto& c : name)
+        if (c == '-') c = '_';
+      return name;
+    });
+
+TEST(TorchScriptExport, UnsupportedKindsAreInputErrors) {
+  ProcessConfig pc;
+  pc.kind = "ddpm";
+  ModelConfig m;
+  m.kind = "mlp";
+  m.width = 8;
+  m.depth = 1;
+  m.embedding_dim = 8;
+  m.parameterization = "eps";
+  m.sigma_data = 1.0;
+  m.dim = 2;
+  const auto process = make_process(pc);
+  const auto net = make_network(m, process, torch::dtype(torch::kFloat32));
+  EXPECT_THROW(export_torchscript(*net, m, pc, {2}), InputError);
+}
+
+// The command on a tiny trained checkpoint, then `diffuse sample` of the module it wrote.
+TEST(TorchScriptExportCli, ExportsACheckpointThatSamplesAsTorchScript) {
+  TempDir dir;
+  const auto config = dir.write("run.yaml", testing::tiny_ring_yaml(dir.file("run")));
+  ASSERT_EQ(testing::run_diffuse("train --config " + config).exit_code, 0);
+  const auto checkpoint = dir.file("run/checkpoint.pt");
+  const auto out = dir.file("model.ts");
+  const auto exported = testing::run_diffuse("export --model " + checkpoint + " --out " + out);
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  const auto record = testing::last_json(exported.output);
+  EXPECT_EQ(record["prediction"], "eps");
+  EXPECT_EQ(record["shape"], nlohmann::json::array({2}));
+  // The checkpoint and the module sample the same points from the same noise.
+  const auto a = testing::run_diffuse("sample --model " + checkpoint +
+                                      " --sampler ddim --steps 5 "
+                                      "-n 32 --set dtype=float64 -o " +
+                                      dir.file("a.npy"));
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  const auto b = testing::run_diffuse(
+      "sample --config " + config + " --set model.kind=torchscript --set model.path=" + out +
+      " --sampler ddim --steps 5 -n 32 --set dtype=float64 -o " + dir.file("b.npy"));
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const auto samples_a = load_npy(dir.file("a.npy")).to(torch::kFloat64);
+  const auto samples_b = load_npy(dir.file("b.npy")).to(torch::kFloat64);
+  ASSERT_EQ(samples_a.sizes(), samples_b.sizes());
+  EXPECT_LT((samples_a - samples_b).abs().max().item<double>(), 1e-10);
+  // eval --model: the module's DSM loss on the same draws is the checkpoint's (float64 both).
+  const auto eval_ckpt =
+      testing::run_diffuse("eval --model " + checkpoint + " --num-draws 2048 --set dtype=float64");
+  const auto eval_module = testing::run_diffuse("eval --config " + config + " --model " + out +
+                                                " --num-draws 2048 --set dtype=float64");
+  ASSERT_EQ(eval_ckpt.exit_code, 0) << eval_ckpt.output;
+  ASSERT_EQ(eval_module.exit_code, 0) << eval_module.output;
+  const double loss_ckpt = testing::last_json(eval_ckpt.output)["dsm_loss"].get<double>();
+  const double loss_module = testing::last_json(eval_module.output)["dsm_loss"].get<double>();
+  EXPECT_GT(loss_ckpt, 0.0);
+  EXPECT_NEAR(loss_module, loss_ckpt, 1e-12 * loss_ckpt);
+  // The module as a distillation teacher (its attributes say what it predicts).
+  const auto distilled =
+      testing::run_diffuse("distill --config " + config + " --teacher " + out +
+                           " --steps 2 --set distill.eval_samples=32 -o " + dir.file("student"));
+  EXPECT_EQ(distilled.exit_code, 0) << distilled.output;
+  EXPECT_NE(distilled.output.find("from torchscript"), std::string::npos) << distilled.output;
+  const auto bad = testing::run_diffuse("export --model " + config + " --out " + out);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  const auto garbage = dir.write("garbage.ts", "not TorchScript");
+  const auto refused = testing::run_diffuse(
+      "sample --config " + config + " --set model.kind=torchscript --set model.path=" + garbage +
+      " --set model.prediction=eps -n 4 -o " + dir.file("c.npy"));
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find(garbage), std::string::npos) << refused.output;
+}
+
+}  // namespace
+}  // namespace diffuse
