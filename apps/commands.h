@@ -12,6 +12,7 @@ int run_finetune(int argc, char** argv);
 int run_train_classifier(int argc, char** argv);
 int run_data(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_schedule(int argc, char** argv);
 
 struct Command {
   const char* name;

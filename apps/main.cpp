@@ -32,6 +32,8 @@ const Command kCommands[] = {
     {"finetune", "fine-tune a trained model on a few examples",
      diffuse::cli::run_finetune},
     {"bench", "time samplers and training steps", diffuse::cli::run_bench},
+    {"schedule", "fit a sampler's time grid at an NFE budget against the exact map",
+     diffuse::cli::run_schedule},
 };
 
 void print_usage(std::ostream& out) {
