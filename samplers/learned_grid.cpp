@@ -189,7 +189,15 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
     return th;
   };
   double h = options.initial_step;
-  while (h >= options.min_step && budget_left()) {
+  double restart_value = start_value;
+  while (budget_left()) {
+    if (h < options.min_step) {
+      // Restart at the full step from the point reached: a shrunken step stalls in shallow local
+      // minima of this rugged objective. Stop once a whole restart gains under 0.1%.
+      if (!(value < (1.0 - 1e-3) * restart_value)) break;
+      restart_value = value;
+      h = options.initial_step;
+    }
     double v = value;
     auto moved = explore(theta, v, h);
     if (!(v < value)) {
