@@ -106,11 +106,11 @@ class Diffuse:
             raise RuntimeError(f"{shlex.join(cmd)}: exit {proc.returncode}: {tail}")
         return json.loads([l for l in proc.stdout.splitlines() if l.startswith("{")][-1])
 
-    def sample(self, base, sampler, noise, sets, fd=None):
+    def sample(self, base, sampler, noise, sets, fd=None, dtype="float64"):
         """Samples from the noise file; with fd = (config, classifier), also their FD."""
         out = self.fresh(sampler) + ".npy"
         n = np.load(noise, mmap_mode="r").shape[0]
-        rec = self.run(base + ["sample", "--dtype", "float64", "--sampler", sampler, "--noise",
+        rec = self.run(base + ["sample", "--dtype", dtype, "--sampler", sampler, "--noise",
                                noise, "-n", str(n), "--batch-size", str(n), "-o", out] + sets)
         x = np.load(out)
         if fd:
@@ -162,9 +162,10 @@ def run_dataset(args, diffuse, work, dataset, samplers, nfes):
     np.save(noise, np.random.default_rng([args.seed, 7]).standard_normal((args.heldout, dim)))
 
     fd = (args.fd_config, args.classifier) if dataset == "model" and args.classifier else None
+    dtype = "float32" if dataset == "model" else "float64"  # a network runs in its own dtype
 
     def sample(sampler, sets):
-        return diffuse.sample([], sampler, noise, sets + base, fd)
+        return diffuse.sample([], sampler, noise, sets + base, fd, dtype)
 
     tight = ["--set", f"sampler.rtol={tol}", "--set", f"sampler.atol={tol}"]
     loose = ["--set", f"sampler.rtol={tol * 100}", "--set", f"sampler.atol={tol * 100}"]
@@ -191,7 +192,7 @@ def run_dataset(args, diffuse, work, dataset, samplers, nfes):
         sampler, nfe = key
         grid_file = os.path.join(grids_dir, f"{name}_{sampler}_{nfe}.yaml")
         sched = diffuse.run(["schedule"] + base + [
-            "--dtype", "float64", "--sampler", sampler, "--nfe", str(nfe), "--seed",
+            "--dtype", dtype, "--sampler", sampler, "--nfe", str(nfe), "--seed",
             str(args.seed), "--fit-samples", str(args.fit_samples), "--heldout-samples", "256",
             "--max-runs", str(args.max_runs), "--ref-tol", str(tol), "-o", grid_file])
         rows = []

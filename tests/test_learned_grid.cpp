@@ -74,6 +74,8 @@ TEST(LearnedGridTest, GaussianFitBeatsEveryHandMadeGridOnHeldOutNoise) {
   EXPECT_LT(learned, 0.9 * best_hand) << "learned " << learned << ", best hand " << best_hand
                                       << " (start " << fit.start_grid << ")";
   EXPECT_LT(fit.rms, fit.start_rms);
+  // Deterministic: the same inputs give the same grid, to the last bit.
+  EXPECT_EQ(fit_time_grid(config, denoiser, x_fit, ref_fit, options).times, fit.times);
 }
 
 TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
