@@ -51,6 +51,8 @@ std::vector<double> load_times_file(const std::string& path) {
     return {t.data_ptr<double>(), t.data_ptr<double>() + t.numel()};
   }
   if (ends_with(path, ".yaml") || ends_with(path, ".yml")) {  // diffuse schedule's grid file
+    require(std::ifstream(path).good(), "sampler.times_file: cannot open '" + path +
+                                            "' (expected a grid file of diffuse schedule)");
     YAML::Node root;
     try {
       root = YAML::LoadFile(path);

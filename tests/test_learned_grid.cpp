@@ -138,6 +138,7 @@ TEST(LearnedGridTest, YamlGridFilesAreReadAsTimes) {
   EXPECT_EQ(load_times_file(path), (std::vector<double>{1.0, 0.5, 0.001}));
   EXPECT_THROW(load_times_file(dir.write("bad.yaml", "sampler: ddim\n")), InputError);
   EXPECT_THROW(load_times_file(dir.write("worse.yaml", "times: [1, x]\n")), InputError);
+  EXPECT_THROW(load_times_file(dir.file("missing.yaml")), InputError);
 }
 
 constexpr const char* kRing8 =
