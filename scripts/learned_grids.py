@@ -307,8 +307,9 @@ def write_readme(args, rows, summary, command):
                       f"{float(best['rms_ratio']):.2f}x 1000-step DDIM's {fmt(ref['rms'])} "
                       f"(paired interval of the ratio [{float(best['rms_ratio_lo']):.2f}, "
                       f"{float(best['rms_ratio_hi']):.2f}]).", ""]
-    lines += [f"Run time: {summary['seconds'] / 60:.1f} min on the shared 2-core machine "
-              "(per data set in summary.json; each fit's sampler runs and seconds in raw.csv)."]
+    lines += [f"Run time: {summary['seconds'] / 60:.1f} min of wall time summed over the runs "
+              "above (partly concurrent, on a shared 2-core machine); per data set in "
+              "summary.json, each fit's sampler runs and seconds in raw.csv."]
     return "\n".join(lines) + "\n"
 
 
