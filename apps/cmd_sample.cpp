@@ -26,6 +26,8 @@ int run_sample(int argc, char** argv) {
                                 "sampler name (see --list-samplers; config key: sampler.name)",
                                 cxxopts::value<std::string>())(
       "steps", "time-grid steps K (config key: sampler.steps)", cxxopts::value<std::string>())(
+      "times", "a grid file (diffuse schedule's .yaml, .npy or text; config key: "
+      "sampler.times_file)", cxxopts::value<std::string>())(
       "n,num-samples", "number of samples (config key: sample.num_samples)",
       cxxopts::value<std::string>())(
       "label",
@@ -51,6 +53,7 @@ int run_sample(int argc, char** argv) {
   if (printed_help(options, args)) return 0;
   const std::vector<FlagBinding> flags = {{"sampler", "sampler.name"},
                                           {"steps", "sampler.steps"},
+                                          {"times", "sampler.times_file"},
                                           {"num-samples", "sample.num_samples"},
                                           {"batch-size", "sample.batch_size"},
                                           {"noise", "sample.noise"},

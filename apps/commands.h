@@ -13,6 +13,7 @@ int run_train_classifier(int argc, char** argv);
 int run_data(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_export(int argc, char** argv);
+int run_schedule(int argc, char** argv);
 
 struct Command {
   const char* name;

@@ -34,6 +34,8 @@ const Command kCommands[] = {
     {"bench", "time samplers and training steps", diffuse::cli::run_bench},
     {"export", "write a trained network as a TorchScript module for PyTorch",
      diffuse::cli::run_export},
+    {"schedule", "fit a sampler's time grid at an NFE budget against the exact map",
+     diffuse::cli::run_schedule},
 };
 
 void print_usage(std::ostream& out) {

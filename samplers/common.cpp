@@ -4,6 +4,8 @@
 #include "core/io/npy.h"
 #include "core/math/numerics.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -47,6 +49,26 @@ std::vector<double> load_times_file(const std::string& path) {
   if (ends_with(path, ".npy")) {
     const auto t = load_npy(path, 1).to(torch::kFloat64).contiguous();
     return {t.data_ptr<double>(), t.data_ptr<double>() + t.numel()};
+  }
+  if (ends_with(path, ".yaml") || ends_with(path, ".yml")) {  // diffuse schedule's grid file
+    require(std::ifstream(path).good(), "sampler.times_file: cannot open '" + path +
+                                            "' (expected a grid file of diffuse schedule)");
+    YAML::Node root;
+    try {
+      root = YAML::LoadFile(path);
+    } catch (const YAML::Exception& e) {
+      throw InputError("sampler.times_file '" + path + "': " + e.what());
+    }
+    require(root.IsMap() && root["times"] && root["times"].IsSequence(),
+            "sampler.times_file '" + path + "': expected a YAML map with a `times:` list");
+    std::vector<double> times;
+    try {
+      for (const auto& node : root["times"]) times.push_back(node.as<double>());
+    } catch (const YAML::Exception&) {
+      throw InputError("sampler.times_file '" + path + "': `times:` holds a non-number");
+    }
+    require(!times.empty(), "sampler.times_file '" + path + "' holds no times");
+    return times;
   }
   std::ifstream in(path);
   require(in.good(), "sampler.times_file: cannot open '" + path + "'");

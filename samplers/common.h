@@ -20,7 +20,8 @@
 namespace diffuse {
 
 // The times of `sampler.times` or, when `sampler.times_file` is set, of that file: a 1-D .npy
-// array or a text file of numbers separated by white space or commas. Empty when neither is set;
+// array, a YAML file with a `times:` list (diffuse schedule's grid file) or a text file of numbers
+// separated by white space or commas. Empty when neither is set;
 // InputError when both are, or for an unreadable file.
 std::vector<double> given_times(const SamplerConfig& config);
 std::vector<double> load_times_file(const std::string& path);

@@ -1,0 +1,106 @@
+// diffuse schedule: fit a deterministic sampler's time grid at an NFE budget so that its output
+// lands closest to the reference map of the same noise (the exact ODE map for the analytic
+// mixture score, a tight rk45 run of the trained model for --model); writes a grid file that
+// `diffuse sample --times` reads. The fit is samplers/learned_grid.h, the measuring apps/eval.
+#include "apps/checkpoint_config.h"
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/eval/schedule.h"
+#include "apps/run/outputs.h"
+#include "core/base/errors.h"
+#include "core/io/atomic_file.h"
+#include "core/process/process.h"
+#include "models/checkpoint.h"
+#include "models/denoiser.h"
+#include "models/model_factory.h"
+
+#include <iostream>
+#include <sstream>
+
+namespace diffuse::cli {
+
+namespace {
+
+std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int run_schedule(int argc, char** argv) {
+  cxxopts::Options options(argv[0],
+                           "Fit a deterministic sampler's time grid at an NFE budget against "
+                           "the reference map of the same noise; writes a grid file for "
+                           "diffuse sample --times.");
+  add_common_options(options);
+  options.add_options("Schedule")
+      ("sampler", "a deterministic sampler (config key: sampler.name)",
+       cxxopts::value<std::string>())
+      ("nfe", "model evaluations of one run of the fitted grid", cxxopts::value<int>())
+      ("o,out", "the grid file to write (.yaml)", cxxopts::value<std::string>())
+      ("model", "a trained checkpoint: fit against its own high-accuracy (rk45) output",
+       cxxopts::value<std::string>())
+      ("fit-samples", "noise draws the grid is fitted on",
+       cxxopts::value<std::int64_t>()->default_value("1024"))
+      ("heldout-samples", "other noise draws the grids are measured on",
+       cxxopts::value<std::int64_t>()->default_value("4096"))
+      ("max-runs", "sampler runs the search may spend",
+       cxxopts::value<int>()->default_value("800"))
+      ("ref-tol", "rk45 rtol = atol of the reference map",
+       cxxopts::value<double>()->default_value("1e-6"))
+      ("start-grids", "hand-made grids to start from (the best one is used)",
+       cxxopts::value<std::string>()->default_value("uniform,logsnr,quadratic,karras"));
+  const auto args = parse(options, argc, argv);
+  if (printed_help(options, args)) return 0;
+  const std::vector<FlagBinding> flags = {{"sampler", "sampler.name"}};
+  const std::string checkpoint = args.count("model") ? args["model"].as<std::string>() : "";
+  RunConfig config = checkpoint.empty() ? load_run_config(args, flags)
+                                        : load_checkpoint_run_config(args, flags, checkpoint);
+  if (args.count("print-config")) {
+    std::cout << config::to_yaml(config);
+    return 0;
+  }
+  require(args.count("nfe") > 0, "diffuse schedule: --nfe is required (the NFE budget to fit)");
+  require(args.count("out") > 0, "diffuse schedule: --out is required (the grid file)");
+  const std::string out = args["out"].as<std::string>();
+  require(config.model.kind == "analytic" || !checkpoint.empty(),
+          "diffuse schedule: model.kind = " + config.model.kind + " is an untrained network; "
+          "expected --model checkpoint.pt (a trained model) or model.kind = analytic");
+  require(!config.model.consistency, "diffuse schedule: a consistency model maps noise in one "
+                                     "step and has no time grid to fit; expected a score model");
+  ScheduleRequest request;
+  request.nfe = args["nfe"].as<int>();
+  request.seed = static_cast<std::uint64_t>(config.seed);
+  request.fit_samples = args["fit-samples"].as<std::int64_t>();
+  request.heldout_samples = args["heldout-samples"].as<std::int64_t>();
+  request.reference_tol = args["ref-tol"].as<double>();
+  request.fit.max_evaluations = args["max-runs"].as<int>();
+  request.fit.start_grids = comma_list(args["start-grids"].as<std::string>());
+  require(request.reference_tol > 0.0, "diffuse schedule: --ref-tol must be positive");
+  require(request.fit.max_evaluations >= 1, "diffuse schedule: --max-runs must be at least 1");
+  for (const auto& kind : request.fit.start_grids)
+    require(kind != "ddpm", "diffuse schedule: --start-grids takes uniform, logsnr, quadratic "
+                            "or karras, not ddpm");
+
+  const auto process = make_process(config.process);
+  steps_for_nfe(config.sampler, *process, request.nfe);  // bad requests fail before any work
+  ensure_parent_directory(out);
+  const RunContext run = set_up_run(config);
+  Denoiser denoiser(checkpoint.empty()
+                        ? make_model(config.model, process, config.data, run.options())
+                        : load_model(checkpoint, run.options()).model,
+                    process);
+  ScheduleResult result = fit_schedule(config.sampler, denoiser, data_sample_shape(config.data),
+                                       run.options(), request);
+  result.record["out"] = out;
+  result.record["dtype"] = config.dtype;
+  write_file_atomically(out, grid_file_text(result));
+  std::cout << result.record.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace diffuse::cli

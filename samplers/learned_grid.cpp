@@ -1,0 +1,228 @@
+// Fitting a sampler's time grid against a reference map (samplers/learned_grid.h).
+//
+// Why a derivative-free search: samplers compute their step coefficients on host doubles under
+// InferenceMode, so there is no autograd path from the grid to the output, and multistep rows
+// (DPM-Solver++(2M), UniPC) carry history across steps, which makes a per-interval dynamic
+// programme over a candidate grid (Optimal Stepsize Distillation) inexact for them. The whole
+// sampler run is the objective instead, as Align Your Steps (Sabour et al. 2024) treats the grid
+// as K free parameters, but measured against the true map rather than a KL bound.
+#include "samplers/learned_grid.h"
+
+#include "core/base/errors.h"
+#include "core/base/format.h"
+#include "samplers/common.h"
+#include "samplers/registry.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace diffuse {
+
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+SamplerConfig with_steps(SamplerConfig config, int steps) {
+  config.steps = steps;
+  config.times.clear();
+  config.times_file.clear();
+  return config;
+}
+
+// Mean squared distance of one run of `times`; infinity for a grid the sampler refuses or a
+// non-finite output (a very skewed grid can blow a high-order step up).
+double grid_objective(SamplerConfig config, const std::vector<double>& times,
+                      const Denoiser& denoiser, const torch::Tensor& x_T,
+                      const torch::Tensor& reference) {
+  config.times = times;
+  config.times_file.clear();
+  NoiseSource noise(0, 0);  // deterministic rows draw nothing
+  torch::Tensor x;
+  try {
+    x = run_sampler(config, denoiser, x_T, noise);
+  } catch (const InputError&) {
+    return kInfinity;
+  }
+  const double mse = (x - reference).pow(2).reshape({x.size(0), -1}).sum(1).mean().item<double>();
+  return std::isfinite(mse) ? mse : kInfinity;
+}
+
+// theta of a grid: log of its lambda increments (the inverse of grid_from_log_increments).
+std::vector<double> log_increments(const ForwardProcess& process,
+                                   const std::vector<double>& times) {
+  std::vector<double> theta;
+  for (std::size_t i = 1; i < times.size(); ++i)
+    theta.push_back(std::log(std::max(process.lambda(times[i]) - process.lambda(times[i - 1]),
+                                      1e-300)));
+  return theta;
+}
+
+}  // namespace
+
+MapDistance map_distance(const torch::Tensor& x, const torch::Tensor& reference) {
+  require(x.sizes() == reference.sizes(), "map_distance: the output and the reference differ "
+                                          "in shape");
+  const auto d = (x - reference).to(torch::kFloat64).reshape({x.size(0), -1}).norm(2, 1);
+  MapDistance out;
+  out.rms = d.pow(2).mean().sqrt().item<double>();
+  out.median = d.quantile(0.5).item<double>();
+  out.p99 = d.quantile(0.99).item<double>();
+  return out;
+}
+
+int steps_for_nfe(const SamplerConfig& config, const ForwardProcess& process, int nfe) {
+  const SamplerInfo& row = find_sampler(config.name);
+  require(!row.stochastic, "sampler '" + row.name + "' is stochastic: a learned grid needs a "
+                           "deterministic sampler (one whose output is a map of x_T), e.g. "
+                           "ddim, dpm-solver++2m, unipc-bh2-3, dpm-solver-fast");
+  require(!row.adaptive, "sampler '" + row.name + "' chooses its own steps (adaptive): expected "
+                         "a fixed-grid deterministic sampler");
+  require(row.supports(process), "sampler '" + row.name + "' does not support process " +
+                                     process.name() + " (it supports " +
+                                     row.supported_processes() + ")");
+  std::int64_t minimum = -1;
+  for (int k = std::max(nfe, 1); k >= 1; --k) {
+    std::int64_t spent = -1;
+    try {
+      spent = sampler_nfe(with_steps(config, k), process);
+    } catch (const InputError&) {
+      continue;  // a K the row cannot take (e.g. an order mix too short)
+    }
+    minimum = spent;
+    if (spent <= nfe) return k;
+  }
+  throw InputError("NFE " + std::to_string(nfe) + " is below the minimum of sampler '" +
+                   row.name + "' (" +
+                   (minimum > 0 ? std::to_string(minimum) + " evaluations for one step"
+                                : std::string("no grid fits")) +
+                   "); expected --nfe at least that");
+}
+
+torch::Tensor reference_map(const Denoiser& denoiser, const torch::Tensor& x_T, double t_start,
+                            double t_end, double tol) {
+  SamplerConfig config;
+  config.name = "rk45";
+  config.rtol = tol;
+  config.atol = tol;
+  config.times = {t_start, t_end};
+  NoiseSource noise(0, 0);
+  return run_sampler(config, denoiser, x_T, noise);
+}
+
+std::vector<double> grid_from_log_increments(const ForwardProcess& process, double t_start,
+                                             double t_end, const std::vector<double>& theta) {
+  const double lambda_0 = process.lambda(t_start), lambda_K = process.lambda(t_end);
+  const double top = *std::max_element(theta.begin(), theta.end());
+  double total = 0.0;
+  for (double v : theta) total += std::exp(v - top);
+  std::vector<double> times = {t_start};
+  double sum = 0.0;
+  for (std::size_t i = 0; i + 1 < theta.size(); ++i) {
+    sum += std::exp(theta[i] - top) / total;
+    times.push_back(process.t_of_lambda(lambda_0 + sum * (lambda_K - lambda_0)));
+  }
+  times.push_back(t_end);
+  return times;
+}
+
+GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torch::Tensor& x_T,
+                      const torch::Tensor& reference, const GridFitOptions& options) {
+  const ForwardProcess& process = denoiser.process();
+  require(!find_sampler(config.name).stochastic,
+          "fit_time_grid: sampler '" + config.name + "' is stochastic");
+  require(!options.start_grids.empty(), "fit_time_grid: no start grid");
+  config.times.clear();
+  config.times_file.clear();
+  GridFit fit;
+  double best = kInfinity;
+  auto evaluate = [&](const std::vector<double>& times) {
+    const double value = grid_objective(config, times, denoiser, x_T, reference);
+    ++fit.evaluations;
+    best = std::min(best, value);
+    if (options.on_evaluation)
+      options.on_evaluation(fit.evaluations, options.max_evaluations, std::sqrt(best));
+    return value;
+  };
+
+  // Start: the best hand-made grid (sampler_grid, so rows with their own grid rule keep it).
+  double start_value = kInfinity;
+  for (const auto& kind : options.start_grids) {
+    SamplerConfig hand = config;
+    hand.grid = kind;
+    const auto times = sampler_grid(hand, process);
+    const double value = evaluate(times);
+    fit.hand_rms.emplace_back(kind, std::sqrt(value));
+    if (value < start_value || fit.start_times.empty()) {
+      start_value = value;
+      fit.start_grid = kind;
+      fit.start_times = times;
+    }
+  }
+  require(std::isfinite(start_value), "fit_time_grid: sampler '" + config.name +
+                                          "' gives a non-finite output on every start grid");
+  fit.start_rms = std::sqrt(start_value);
+  const double t_start = fit.start_times.front(), t_end = fit.start_times.back();
+  std::vector<double> theta = log_increments(process, fit.start_times);
+  double value = start_value;
+  auto at = [&](const std::vector<double>& th) {
+    return evaluate(grid_from_log_increments(process, t_start, t_end, th));
+  };
+
+  // Hooke-Jeeves (1961): exploratory moves of +-h on each coordinate around a base, then a
+  // pattern move along the last improvement; h halves when no coordinate improves.
+  const auto budget_left = [&] { return fit.evaluations < options.max_evaluations; };
+  auto explore = [&](std::vector<double> th, double& v, double h) {
+    for (std::size_t i = 0; i < th.size() && budget_left(); ++i) {
+      for (double sign : {1.0, -1.0}) {
+        auto trial = th;
+        trial[i] += sign * h;
+        const double tv = at(trial);
+        if (tv < v) {
+          v = tv;
+          th = std::move(trial);
+          break;
+        }
+        if (!budget_left()) break;
+      }
+    }
+    return th;
+  };
+  double h = options.initial_step;
+  double restart_value = start_value;
+  while (budget_left()) {
+    if (h < options.min_step) {
+      // Restart at the full step from the point reached: a shrunken step stalls in shallow local
+      // minima of this rugged objective. Stop once a whole restart gains under 0.1%.
+      if (!(value < (1.0 - 1e-3) * restart_value)) break;
+      restart_value = value;
+      h = options.initial_step;
+    }
+    double v = value;
+    auto moved = explore(theta, v, h);
+    if (!(v < value)) {
+      h *= 0.5;
+      continue;
+    }
+    // Keep moving along the pattern while it pays.
+    while (budget_left()) {
+      std::vector<double> pattern(theta.size());
+      for (std::size_t i = 0; i < theta.size(); ++i) pattern[i] = 2.0 * moved[i] - theta[i];
+      theta = moved;
+      value = v;
+      double pv = at(pattern);
+      const auto explored = explore(pattern, pv, h);
+      if (!(pv < value)) break;
+      moved = explored;
+      v = pv;
+    }
+    theta = moved;
+    value = v;
+  }
+  fit.times = value < start_value ? grid_from_log_increments(process, t_start, t_end, theta)
+                                  : fit.start_times;
+  fit.rms = std::sqrt(std::min(value, start_value));
+  return fit;
+}
+
+}  // namespace diffuse

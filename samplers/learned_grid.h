@@ -1,0 +1,72 @@
+// Learned time grids: the K + 1 times of a deterministic sampler fitted so that its output from
+// a batch of noise x_T lands as close as possible to a reference map of the same x_T (the exact
+// probability-flow map for the analytic mixture score, a high-accuracy run of the same model for
+// a trained network). The sampler is a black box (run_sampler), so every deterministic registry
+// row is fitted the same way, multistep history included. docs/learned_grids.md has the method.
+//
+//   const auto ref = reference_map(denoiser, x_T, t_start, t_end, 1e-8);
+//   GridFit fit = fit_time_grid(config, denoiser, x_T, ref, options);   // config: sampler, NFE
+//   config.times = fit.times;                                          // use it
+#pragma once
+
+#include "models/denoiser.h"
+#include "samplers/sampler.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace diffuse {
+
+// Distances |x_i - ref_i| over a batch (per sample over all its elements).
+struct MapDistance {
+  double rms = 0.0;
+  double median = 0.0;
+  double p99 = 0.0;
+};
+MapDistance map_distance(const torch::Tensor& x, const torch::Tensor& reference);
+
+// The grid intervals K of the sampler in `config` at an NFE budget: the largest K whose run
+// spends at most `nfe` evaluations (sampler_nfe). InputError for a stochastic or adaptive row,
+// or when one step already costs more than `nfe` (naming the sampler's minimum).
+int steps_for_nfe(const SamplerConfig& config, const ForwardProcess& process, int nfe);
+
+// The reference map of x_T from t_start to t_end: the adaptive rk45 sampler at rtol = atol = tol
+// on the same denoiser (exact ODE map when the denoiser is the analytic score).
+torch::Tensor reference_map(const Denoiser& denoiser, const torch::Tensor& x_T, double t_start,
+                            double t_end, double tol);
+
+struct GridFitOptions {
+  // Hand-made grids to start from (time_grid_kinds() names): the best on the fit batch wins.
+  std::vector<std::string> start_grids = {"uniform", "logsnr", "quadratic", "karras"};
+  int max_evaluations = 800;   // sampler runs the search may spend (the start grids included)
+  double initial_step = 0.5;   // pattern-search step on the log-increments of lambda
+  double min_step = 2e-3;      // stop once the step has shrunk below this
+  // Called after each sampler run: (runs so far, max_evaluations, best RMS so far).
+  std::function<void(int, int, double)> on_evaluation = {};
+};
+
+struct GridFit {
+  std::vector<double> times;  // the fitted descending grid, K + 1 times, ends kept
+  std::string start_grid;     // the hand-made grid the search started from
+  std::vector<double> start_times;
+  double start_rms = 0.0;     // on the fit batch
+  double rms = 0.0;           // on the fit batch
+  int evaluations = 0;
+  std::vector<std::pair<std::string, double>> hand_rms;  // each start grid's fit-batch RMS
+};
+
+// Fits config's sampler grid (config.steps intervals; config.times and times_file ignored) on
+// the batch x_T against `reference` (reference_map of the same x_T). The interior times are
+// parametrised by their logSNR lambda: increments d_i = (lambda_K - lambda_0) softmax(theta)_i,
+// monotone by construction; a Hooke-Jeeves pattern search with halving steps minimises the mean
+// squared distance. Deterministic: the same inputs give the same grid.
+GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torch::Tensor& x_T,
+                      const torch::Tensor& reference, const GridFitOptions& options = {});
+
+// The grid of theta (the parametrisation above) between t_start and t_end; exposed for tests.
+std::vector<double> grid_from_log_increments(const ForwardProcess& process, double t_start,
+                                             double t_end, const std::vector<double>& theta);
+
+}  // namespace diffuse
