@@ -5,6 +5,7 @@
 #include "apps/checkpoint_config.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/eval/model_eval.h"
 #include "apps/eval/schedule.h"
 #include "apps/run/outputs.h"
 #include "core/base/errors.h"
@@ -42,7 +43,8 @@ int run_schedule(int argc, char** argv) {
        cxxopts::value<std::string>())
       ("nfe", "model evaluations of one run of the fitted grid", cxxopts::value<int>())
       ("o,out", "the grid file to write (.yaml)", cxxopts::value<std::string>())
-      ("model", "a trained checkpoint: fit against its own high-accuracy (rk45) output",
+      ("model", "a trained checkpoint or TorchScript MODULE.ts (under --config's process and "
+                "data): fit against its own high-accuracy (rk45) output",
        cxxopts::value<std::string>())
       ("fit-samples", "noise draws the grid is fitted on",
        cxxopts::value<std::int64_t>()->default_value("1024"))
@@ -58,8 +60,15 @@ int run_schedule(int argc, char** argv) {
   if (printed_help(options, args)) return 0;
   const std::vector<FlagBinding> flags = {{"sampler", "sampler.name"}};
   const std::string checkpoint = args.count("model") ? args["model"].as<std::string>() : "";
-  RunConfig config = checkpoint.empty() ? load_run_config(args, flags)
-                                        : load_checkpoint_run_config(args, flags, checkpoint);
+  // A TorchScript module (models/torchscript.h) runs under the --config's process and data.
+  const bool module = is_torchscript_file(checkpoint);
+  RunConfig config = checkpoint.empty() || module
+                         ? load_run_config(args, flags)
+                         : load_checkpoint_run_config(args, flags, checkpoint);
+  if (module) {
+    config.model.kind = "torchscript";
+    config.model.path = checkpoint;
+  }
   if (args.count("print-config")) {
     std::cout << config::to_yaml(config);
     return 0;
@@ -67,9 +76,10 @@ int run_schedule(int argc, char** argv) {
   require(args.count("nfe") > 0, "diffuse schedule: --nfe is required (the NFE budget to fit)");
   require(args.count("out") > 0, "diffuse schedule: --out is required (the grid file)");
   const std::string out = args["out"].as<std::string>();
-  require(config.model.kind == "analytic" || !checkpoint.empty(),
+  require(config.model.kind == "analytic" || config.model.kind == "torchscript" ||
+              !checkpoint.empty(),
           "diffuse schedule: model.kind = " + config.model.kind + " is an untrained network; "
-          "expected --model checkpoint.pt (a trained model) or model.kind = analytic");
+          "expected --model checkpoint.pt or MODULE.ts (a trained model) or model.kind = analytic");
   require(!config.model.consistency, "diffuse schedule: a consistency model maps noise in one "
                                      "step and has no time grid to fit; expected a score model");
   ScheduleRequest request;
@@ -90,7 +100,7 @@ int run_schedule(int argc, char** argv) {
   steps_for_nfe(config.sampler, *process, request.nfe);  // bad requests fail before any work
   ensure_parent_directory(out);
   const RunContext run = set_up_run(config);
-  Denoiser denoiser(checkpoint.empty()
+  Denoiser denoiser(checkpoint.empty() || module
                         ? make_model(config.model, process, config.data, run.options())
                         : load_model(checkpoint, run.options()).model,
                     process);

@@ -9,6 +9,8 @@
 #include "samplers/learned_grid.h"
 #include "tests/cli_runner.h"
 #include "tests/gaussian_flow.h"
+#include "tests/temp_dir.h"
+#include "tests/torchscript_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -160,6 +162,23 @@ TEST(LearnedGridCli, ScheduleWritesAGridThatSampleUses) {
                                       grid + " -o " + dir.file("x.npy"));
   ASSERT_EQ(s.exit_code, 0) << s.output;
   EXPECT_EQ(testing::last_json(s.output)["nfe"], 4);
+}
+
+TEST(LearnedGridCli, ScheduleFitsATorchScriptModule) {
+  // A TorchScript score model (the exact eps of Gaussian data, tests/torchscript_fixture.h) under
+  // the config's process and data, fitted against its own rk45 map like a checkpoint.
+  testing::TempDir dir;
+  const auto module = dir.file("gaussian.ts");
+  testing::scripted_module(testing::gaussian_vp_source("eps")).save(module);
+  const auto config = dir.write("ts.yaml", "seed: 0\nprocess: {kind: vp-linear}\n"
+                                           "data: {kind: ring8}\nmodel: {prediction: eps}\n");
+  const auto grid = dir.file("grid.yaml");
+  const auto r = testing::run_diffuse(
+      "schedule -c " + config + " --model " + module + " --dtype float64 --sampler ddim --nfe 4 "
+      "--fit-samples 64 --heldout-samples 64 --max-runs 40 -o " + grid);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(testing::last_json(r.output)["heldout"].contains("learned")) << r.output;
+  EXPECT_EQ(load_times_file(grid).size(), 5u);
 }
 
 TEST(LearnedGridCli, BadRequestsExitWithTwo) {
