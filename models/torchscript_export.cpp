@@ -4,6 +4,7 @@
 #include "core/base/errors.h"
 #include "core/io/atomic_file.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -77,50 +78,120 @@ std::string process_source(const ProcessConfig& c) {
   return s.str();
 }
 
+// A Linear layer of the network; `layer` is its scripted name, prefix included.
 std::string linear(const std::string& x, const std::string& layer) {
   return "torch.linear(" + x + ", self." + layer + "_weight, self." + layer + "_bias)";
 }
 
+// The first lines of a raw network's TorchScript: its signature, then `e` (or `h`) = the noise
+// embedding of models/time_embedding.cpp's NoiseEmbeddingImpl::forward. `p` prefixes every
+// parameter name ("latent_" inside a subspace model).
+std::string raw_header(const std::string& name, const std::string& p, bool labelled,
+                       const std::string& embedding) {
+  std::ostringstream s;
+  s << "def " << name << "(self, x_in: Tensor, c_noise: Tensor"
+    << (labelled ? ", labels: Tensor" : "") << ") -> Tensor:\n"
+    << "    phase = c_noise.reshape(-1, 1).to(self." << p << "embed_frequencies.dtype) * self." << p
+    << "embed_frequencies\n"
+    << "    features = torch.cat([torch.cos(phase), torch.sin(phase)], 1)\n"
+    << "    " << embedding << " = torch.silu("
+    << linear("torch.silu(" + linear("features", p + "embed_fc1") + ")", p + "embed_fc2") << ")\n";
+  return s.str();
+}
+
 // models/mlp.cpp's MlpNetImpl::forward_labelled, line by line.
-std::string mlp_source(const ModelConfig& c) {
+std::string mlp_source(const ModelConfig& c, const std::string& name, const std::string& p) {
   const bool labelled = c.num_classes > 0;
   const std::string norm_shape = "[" + std::to_string(c.width) + "]";
-  auto layer_norm = [&](const std::string& h, const std::string& name) {
-    return "torch.layer_norm(" + h + ", " + norm_shape + ", self." + name + "_weight, self." +
-           name + "_bias, 1e-05, False)";
+  auto layer_norm = [&](const std::string& h, const std::string& layer) {
+    return "torch.layer_norm(" + h + ", " + norm_shape + ", self." + layer + "_weight, self." +
+           layer + "_bias, 1e-05, False)";
   };
   std::ostringstream s;
-  s << "def raw(self, x_in: Tensor, c_noise: Tensor" << (labelled ? ", labels: Tensor" : "")
-    << ") -> Tensor:\n"
-    << "    phase = c_noise.reshape(-1, 1).to(self.embed_frequencies.dtype) * "
-       "self.embed_frequencies\n"
-    << "    features = torch.cat([torch.cos(phase), torch.sin(phase)], 1)\n"
-    << "    e = torch.silu("
-    << linear("torch.silu(" + linear("features", "embed_fc1") + ")", "embed_fc2") << ")\n";
-  if (labelled) s << "    e = e + torch.embedding(self.label_embed_weight, labels)\n";
-  s << "    h = " << linear("x_in", "input") << "\n";
+  s << raw_header(name, p, labelled, "e");
+  if (labelled) s << "    e = e + torch.embedding(self." << p << "label_embed_weight, labels)\n";
+  s << "    h = " << linear("x_in", p + "input") << "\n";
   for (int k = 0; k < c.depth; ++k) {
-    const std::string b = "blocks_" + std::to_string(k);
+    const std::string b = p + "blocks_" + std::to_string(k);
     s << "    y = " << (c.layer_norm ? layer_norm("h", b + "_norm") : "h") << "\n"
       << "    h = h + "
       << linear("torch.silu(" + linear("y", b + "_fc1") + " + " + linear("e", b + "_project") + ")",
                 b + "_fc2")
       << "\n";
   }
-  if (c.layer_norm) s << "    h = " << layer_norm("h", "norm") << "\n";
-  s << "    return " << linear("torch.silu(h)", "output") << " + " << linear("e", "skip_gain")
-    << " * x_in\n";
+  if (c.layer_norm) s << "    h = " << layer_norm("h", p + "norm") << "\n";
+  s << "    return " << linear("torch.silu(h)", p + "output") << " + "
+    << linear("e", p + "skip_gain") << " * x_in\n";
   return s.str();
+}
+
+// models/linear.cpp's LinearNetImpl::forward: F = W(t) x_in + b(t), in dim dimensions.
+std::string linear_net_source(const ModelConfig& c, std::int64_t dim, const std::string& name,
+                              const std::string& p) {
+  const std::string d = std::to_string(dim);
+  std::ostringstream s;
+  s << raw_header(name, p, false, "h") << "    b = " << linear("h", p + "b_head") << "\n";
+  if (c.matrix == "diag") {
+    s << "    return " << linear("h", p + "w_head") << " * x_in + b\n";
+    return s.str();
+  }
+  // The C++ takes x W^T for one shared W; mirrored so the two agree to the last bit.
+  s << "    w = " << linear("h", p + "w_head") << ".view(-1, " << d << ", " << d << ")\n"
+    << "    if w.size(0) == 1:\n"
+    << "        return x_in.matmul(w[0].t()) + b\n"
+    << "    return w.matmul(x_in.unsqueeze(-1)).squeeze(-1) + b\n";
+  return s.str();
+}
+
+// models/two_layer.cpp's TwoLayerNetImpl::forward: sum_m softmax_m(a_m . x + b_m) (W_m x + c_m)
+// (Shah, Chen, Klivans 2023), with its shared-noise-level branches.
+std::string two_layer_source(const ModelConfig& c, std::int64_t dim, const std::string& name,
+                             const std::string& p) {
+  const std::string m = std::to_string(c.components), d = std::to_string(dim);
+  const std::string md = std::to_string(static_cast<std::int64_t>(c.components) * dim);
+  std::ostringstream s;
+  s << raw_header(name, p, false, "h") << "    shared = h.size(0) == 1\n"
+    << "    x = x_in.unsqueeze(1)\n"
+    << "    a = " << linear("h", p + "a_head") << ".view(-1, " << m << ", " << d << ")\n"
+    << "    if shared:\n"
+    << "        ax = x_in.matmul(a[0].t())\n"
+    << "    else:\n"
+    << "        ax = (a * x).sum(-1)\n"
+    << "    r = torch.softmax(ax + " << linear("h", p + "b_head") << ", 1).unsqueeze(-1)\n"
+    << "    w = " << linear("h", p + "w_head") << "\n";
+  if (c.matrix == "diag") {
+    s << "    wx = w.view(-1, " << m << ", " << d << ") * x\n";
+  } else {
+    s << "    if shared:\n"
+      << "        wx = x_in.matmul(w.view(" << md << ", " << d << ").t()).view(-1, " << m << ", "
+      << d << ")\n"
+      << "    else:\n"
+      << "        wx = w.view(-1, " << m << ", " << d << ", " << d
+      << ").matmul(x.unsqueeze(-1)).squeeze(-1)\n";
+  }
+  s << "    return (r * (wx + " << linear("h", p + "c_head") << ".view(-1, " << m << ", " << d
+    << "))).sum(1)\n";
+  return s.str();
+}
+
+// The raw network of `kind` in dim dimensions, as a method `name`.
+std::string raw_source(const std::string& kind, const ModelConfig& c, std::int64_t dim,
+                       const std::string& name, const std::string& p) {
+  if (kind == "mlp") return mlp_source(c, name, p);
+  if (kind == "linear") return linear_net_source(c, dim, name, p);
+  return two_layer_source(c, dim, name, p);
 }
 
 // PreconditionedModel::forward_labelled with Preconditioner::at (models/network.cpp,
 // models/preconditioning.cpp): coefficients in float64, cast to x's dtype, scalings from them.
-std::string forward_source(const ModelConfig& c) {
+// Written as method `method` around the raw network `raw`.
+std::string forward_source(const ModelConfig& c, const std::string& method,
+                           const std::string& raw) {
   const bool labelled = c.num_classes > 0;
   const double sd = *c.sigma_data;
   const std::string& name = c.parameterization;
   std::ostringstream s;
-  s << "def forward(self, x: Tensor, t: Tensor" << (labelled ? ", labels: Tensor" : "")
+  s << "def " << method << "(self, x: Tensor, t: Tensor" << (labelled ? ", labels: Tensor" : "")
     << ") -> Tensor:\n"
     << "    flat = x.reshape(x.size(0), -1)\n"
     << "    k = self.coefficients(t.reshape(-1))\n"
@@ -145,11 +216,69 @@ std::string forward_source(const ModelConfig& c) {
     s << "    c_out = 1.0 / s\n";
   else
     throw InputError("diffuse export: model.parameterization = '" + name + "' is not resolved");
-  s << "    out = c_out * self.raw(c_in * flat, c_noise" << (labelled ? ", labels" : "") << ")\n";
+  s << "    out = c_out * self." << raw << "(c_in * flat, c_noise" << (labelled ? ", labels" : "")
+    << ")\n";
   if (name == "edm")
     s << "    out = out + " << literal(sd * sd) << " * a / (scale * scale) * flat\n";
   s << "    return out.reshape(x.shape)\n";
   return s.str();
+}
+
+// models/subspace.cpp's SubspaceModel::forward: A = Q of the raw basis with diag(R) > 0 (the QR
+// retraction), out = A q_latent(A^T x, t) + predict(p, 0, (I - A A^T) x / sigma), the latent
+// network preconditioned as any other (method latent_forward).
+std::string subspace_source(Parameterization p) {
+  std::ostringstream s;
+  s << "def forward(self, x: Tensor, t: Tensor) -> Tensor:\n"
+    << "    flat = x.reshape(x.size(0), -1)\n"
+    << "    q, r = torch.linalg_qr(self.basis, \"reduced\")\n"
+    << "    diag = r.diagonal()\n"
+    << "    basis = q * torch.where(diag < 0, -torch.ones_like(diag), torch.ones_like(diag))\n"
+    << "    z = flat.matmul(basis)\n"
+    << "    latent = self.latent_forward(z, t)\n"
+    << "    k = self.coefficients(t.reshape(-1))\n"
+    << "    a = k[0].to(x.dtype).reshape(-1, 1)\n"
+    << "    s = k[1].to(x.dtype).reshape(-1, 1)\n"
+    << "    da = k[2].to(x.dtype).reshape(-1, 1)\n"
+    << "    ds = k[3].to(x.dtype).reshape(-1, 1)\n"
+    << "    eps_perp = (flat - z.matmul(basis.t())) / s\n"
+    << "    x0 = torch.zeros_like(flat)\n";
+  // core/process/parameterization.cpp's predict with x0 = 0: the orthogonal part is pure noise.
+  switch (p) {
+    case Parameterization::eps:
+      s << "    perp = eps_perp\n";
+      break;
+    case Parameterization::x0:
+      s << "    perp = x0\n";
+      break;
+    case Parameterization::score:
+      s << "    perp = -eps_perp / s\n";
+      break;
+    case Parameterization::v:
+      s << "    perp = a * eps_perp - s * x0\n";
+      break;
+    case Parameterization::velocity:
+      s << "    perp = da * x0 + ds * eps_perp\n";
+      break;
+  }
+  s << "    out = latent.matmul(basis.t()) + perp\n"
+    << "    return out.reshape(x.shape)\n";
+  return s.str();
+}
+
+// The exported class's name: ExportedMlp, ExportedLinear, ExportedTwoLayer, ExportedSubspace.
+std::string exported_class(const std::string& kind) {
+  std::string name = "Exported";
+  bool upper = true;
+  for (char c : kind) {
+    if (c == '-') {
+      upper = true;
+      continue;
+    }
+    name += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return name;
 }
 
 }  // namespace
@@ -157,13 +286,20 @@ std::string forward_source(const ModelConfig& c) {
 torch::jit::Module export_torchscript(const NetworkModel& model, const ModelConfig& config,
                                       const ProcessConfig& process,
                                       const std::vector<std::int64_t>& shape) {
-  require(config.kind == "mlp" && !config.consistency,
-          "diffuse export: model.kind = " + config.kind +
-              (config.consistency ? " (consistency)" : "") +
-              " is not supported yet; expected an mlp score network");
+  const std::string& kind = config.kind;
+  require((kind == "mlp" || kind == "linear" || kind == "two-layer" || kind == "subspace") &&
+              !config.consistency,
+          "diffuse export: model.kind = " + kind + (config.consistency ? " (consistency)" : "") +
+              " is not supported yet; expected a linear, two-layer, mlp or subspace score "
+              "network (not a consistency model)");
   require(config.sigma_data.has_value() && config.parameterization != "auto",
           "diffuse export: the model config is not resolved (parameterization, sigma_data)");
-  torch::jit::Module module("__torch__.diffuse.ExportedMlp");
+  // model_factory's make_network: subspace, and linear with a rank, wrap a latent network in
+  // rank dimensions (models/subspace.h); the others are one preconditioned raw network.
+  const bool subspace = kind == "subspace" || (kind == "linear" && config.rank.has_value());
+  require(!subspace || (config.rank.has_value() && config.num_classes == 0),
+          "diffuse export: model.kind = " + kind + " needs model.rank and no labels");
+  torch::jit::Module module("__torch__.diffuse." + exported_class(kind));
   torch::NoGradGuard no_grad;
   for (const auto& p : model.module()->named_parameters(/*recurse=*/true))
     module.register_parameter(scripted_name(p.key()), p.value().detach().clone(), false);
@@ -178,8 +314,16 @@ torch::jit::Module export_torchscript(const NetworkModel& model, const ModelConf
                             static_cast<std::int64_t>(config.num_classes));
   module.register_attribute("sigma_data", c10::FloatType::get(), *config.sigma_data);
   module.define("def coefficients(self, t: Tensor) -> List[Tensor]:\n" + process_source(process));
-  module.define(mlp_source(config));
-  module.define(forward_source(config));
+  if (subspace) {
+    const std::string latent = kind == "subspace" ? config.latent : "linear";
+    module.define(raw_source(latent, config, *config.rank, "latent_raw", "latent_"));
+    module.define(forward_source(config, "latent_forward", "latent_raw"));
+    module.define(subspace_source(model.parameterization()));
+  } else {
+    require(config.dim.has_value(), "diffuse export: the model config has no model.dim");
+    module.define(raw_source(kind, config, *config.dim, "raw", ""));
+    module.define(forward_source(config, "forward", "raw"));
+  }
   module.eval();
   return module;
 }

@@ -8,9 +8,10 @@
 // ScoreModel::forward. Attributes: prediction, kind, process (YAML), shape (per sample),
 // num_classes, sigma_data, so `model.kind: torchscript` needs nothing more than the path.
 //
-// Supported today: the mlp kind (class-conditional or not), processes vp-linear, vp-cosine,
-// vp-ou, ve, ve-geometric, edm and rf (not the discrete ddpm kinds); others are an InputError
-// naming what is supported.
+// Supported today: the kinds linear (full, diagonal or low-rank), two-layer, mlp (class-
+// conditional or not) and subspace (its latent network preconditioned inside, the basis's QR in
+// the module), not consistency models; processes vp-linear, vp-cosine, vp-ou, ve, ve-geometric,
+// edm and rf (not the discrete ddpm kinds); others are an InputError naming what is supported.
 //
 //   torch::jit::Module ts = export_torchscript(*loaded.model, loaded.model_config,
 //                                              loaded.process_config, {1, 28, 28});

@@ -1,6 +1,7 @@
 // diffuse export (models/torchscript_export.h): the exported module, loaded back as
 // model.kind: torchscript, predicts what the C++ network predicts, to 1e-12 in float64, for each
-// supported process and parameterization, conditional or not; and the command writes it.
+// supported kind (linear, two-layer, mlp, subspace), process and parameterization, conditional
+// or not; and the command writes it.
 #include "core/base/errors.h"
 #include "core/io/npy.h"
 #include "models/denoiser.h"
@@ -14,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace diffuse {
 namespace {
 
@@ -23,21 +26,44 @@ struct ExportCase {
   const char* process;
   const char* parameterization;
   int num_classes;
+  const char* kind = "mlp";
+  const char* matrix = "full";  // linear, two-layer: W full or diag
+  const char* latent = "mlp";   // subspace: the latent network's kind
+  int rank = 0;                 // subspace, low-rank linear: the latent dimension (0: none)
 };
+
+ExportCase of_kind(const char* kind, const char* matrix, const char* latent, int rank,
+                   const char* process, const char* parameterization) {
+  ExportCase c{process, parameterization, 0};
+  c.kind = kind;
+  c.matrix = matrix;
+  c.latent = latent;
+  c.rank = rank;
+  return c;
+}
 
 class TorchScriptExport : public ::testing::TestWithParam<ExportCase> {};
 
 TEST_P(TorchScriptExport, ReloadedModulePredictsAsTheNetwork) {
-  const auto [process_kind, parameterization, num_classes] = GetParam();
+  const auto& param = GetParam();
+  const char* process_kind = param.process;
+  const char* parameterization = param.parameterization;
+  const int num_classes = param.num_classes;
   ProcessConfig pc;
   pc.kind = process_kind;
   if (pc.kind == "vp-linear") pc.beta_max = 18.5;  // a non-default schedule travels too
   const auto process = make_process(pc);
   ModelConfig m;
-  m.kind = "mlp";
+  m.kind = param.kind;
   m.width = 16;
   m.depth = 2;
   m.embedding_dim = 8;
+  m.hidden = 8;
+  m.components = 3;
+  m.matrix = param.matrix;
+  m.latent = param.latent;
+  if (param.rank > 0) m.rank = param.rank;
+  m.basis_init = "random";
   m.parameterization = parameterization;
   m.sigma_data = 0.6;
   m.dim = 6;
@@ -74,16 +100,24 @@ TEST_P(TorchScriptExport, ReloadedModulePredictsAsTheNetwork) {
   }
   const double scale = ours.abs().max().item<double>();
   EXPECT_GT(scale, 1e-3);
-  EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-12 * std::max(1.0, scale))
-      << process_kind << " " << parameterization;
+  const double diff64 = (ours - theirs).abs().max().item<double>();
+  EXPECT_LT(diff64, 1e-12 * std::max(1.0, scale)) << process_kind << " " << parameterization;
+  // One row: linear and two-layer take their shared-noise-level branch (h [1, hidden]).
+  if (num_classes == 0) {
+    const auto x1 = x.narrow(0, 2, 1), t1 = t.narrow(0, 2, 1);
+    EXPECT_LT((net->forward(x1, t1) - loaded->forward(x1, t1)).abs().max().item<double>(),
+              1e-12 * std::max(1.0, scale));
+  }
   // float32: the same module in single precision agrees to float32 rounding.
   const auto single = make_model(ts, process, DataConfig{}, torch::dtype(torch::kFloat32));
   const auto single_out =
       num_classes > 0 ? single->forward_labelled(x.to(torch::kFloat32), t.to(torch::kFloat32),
                                                  torch::tensor({0, 1, 2, 0, 2}))
                       : single->forward(x.to(torch::kFloat32), t.to(torch::kFloat32));
-  EXPECT_LT((single_out.to(torch::kFloat64) - ours).abs().max().item<double>(),
-            1e-4 * std::max(1.0, scale));
+  const double diff32 = (single_out.to(torch::kFloat64) - ours).abs().max().item<double>();
+  EXPECT_LT(diff32, 1e-4 * std::max(1.0, scale));
+  std::printf("[ export %s ] max |out| %.3g, float64 diff %.3g, float32 diff %.3g\n", param.kind,
+              scale, diff64, diff32);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -91,9 +125,26 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ExportCase{"vp-linear", "eps", 0}, ExportCase{"vp-linear", "v", 2},
                       ExportCase{"vp-ou", "x0", 0}, ExportCase{"vp-cosine", "velocity", 0},
                       ExportCase{"ve-geometric", "eps", 0}, ExportCase{"edm", "edm", 0},
-                      ExportCase{"ve", "score", 0}, ExportCase{"rf", "velocity", 0}),
+                      ExportCase{"ve", "score", 0}, ExportCase{"rf", "velocity", 0},
+                      of_kind("linear", "full", "", 0, "vp-linear", "eps"),
+                      of_kind("linear", "diag", "", 0, "edm", "edm"),
+                      of_kind("linear", "full", "", 2, "ve", "score"),
+                      of_kind("two-layer", "full", "", 0, "vp-cosine", "velocity"),
+                      of_kind("two-layer", "diag", "", 0, "rf", "velocity"),
+                      of_kind("two-layer", "full", "", 0, "vp-ou", "x0"),
+                      of_kind("subspace", "full", "mlp", 3, "vp-linear", "v"),
+                      of_kind("subspace", "full", "two-layer", 3, "edm", "edm"),
+                      of_kind("subspace", "diag", "linear", 2, "rf", "velocity"),
+                      of_kind("subspace", "full", "mlp", 3, "ve-geometric", "score")),
     [](const auto& info) {
-      std::string name = std::string(info.param.process) + "_" + info.param.parameterization;
+      const auto& p = info.param;
+      std::string name = std::string(p.process) + "_" + p.parameterization;
+      if (std::string(p.kind) != "mlp") {
+        std::string kind = std::string(p.kind) + "_" + p.matrix;
+        if (std::string(p.kind) == "subspace") kind += std::string("_") + p.latent;
+        if (p.rank > 0) kind += "_rank" + std::to_string(p.rank);
+        name = kind + "_" + name;
+      }
       for (auto& c : name)
         if (c == '-') c = '_';
       return name;
@@ -113,6 +164,20 @@ TEST(TorchScriptExport, UnsupportedKindsAreInputErrors) {
   const auto process = make_process(pc);
   const auto net = make_network(m, process, torch::dtype(torch::kFloat32));
   EXPECT_THROW(export_torchscript(*net, m, pc, {2}), InputError);
+  // A consistency model (a different forward, models/consistency.h) is refused by name, and the
+  // message lists the kinds that export.
+  ProcessConfig edm;
+  edm.kind = "edm";
+  m.consistency = true;
+  const auto consistency = make_network(m, make_process(edm), torch::dtype(torch::kFloat32));
+  try {
+    export_torchscript(*consistency, m, edm, {2});
+    ADD_FAILURE() << "a consistency model exported";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("consistency"), std::string::npos) << what;
+    EXPECT_NE(what.find("linear, two-layer, mlp or subspace"), std::string::npos) << what;
+  }
 }
 
 // The command on a tiny trained checkpoint, then `diffuse sample` of the module it wrote.
