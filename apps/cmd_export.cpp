@@ -42,7 +42,8 @@ int run_export(int argc, char** argv) {
   cxxopts::Options options(argv[0],
                            "Write a trained checkpoint's network (EMA weights) as a TorchScript "
                            "module: forward(x [B, ...], t [B]) returns its prediction; "
-                           "attributes prediction, process, shape, num_classes, sigma_data.");
+                           "attributes prediction, process, shape, num_classes, sigma_data. "
+                           "Kinds: linear, two-layer, mlp, subspace.");
   options.add_options()("h,help", "print this help")(
       "model", "a trained checkpoint (diffuse train)", cxxopts::value<std::string>())(
       "o,out", "the TorchScript file to write", cxxopts::value<std::string>())(
