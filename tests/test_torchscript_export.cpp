@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <ostream>
 
 namespace diffuse {
 namespace {
@@ -31,6 +32,12 @@ struct ExportCase {
   const char* latent = "mlp";   // subspace: the latent network's kind
   int rank = 0;                 // subspace, low-rank linear: the latent dimension (0: none)
 };
+
+// gtest prints a failing case by its fields, not its bytes.
+void PrintTo(const ExportCase& c, std::ostream* os) {
+  *os << c.kind << " (" << c.matrix << ", latent " << c.latent << ", rank " << c.rank << ") on "
+      << c.process << ", " << c.parameterization << ", " << c.num_classes << " classes";
+}
 
 ExportCase of_kind(const char* kind, const char* matrix, const char* latent, int rank,
                    const char* process, const char* parameterization) {
