@@ -240,5 +240,36 @@ TEST(TorchScriptExportCli, ExportsACheckpointThatSamplesAsTorchScript) {
   EXPECT_NE(refused.output.find(garbage), std::string::npos) << refused.output;
 }
 
+// A checkpoint of another kind (subspace around a two-layer latent) exports from its stored
+// config (rank, latent, components) and samples as the checkpoint does.
+TEST(TorchScriptExportCli, ExportsASubspaceCheckpoint) {
+  TempDir dir;
+  std::string yaml = testing::tiny_ring_yaml(dir.file("run"));
+  const std::string mlp = "model: {kind: mlp, width: 32, depth: 2, embedding_dim: 16}";
+  ASSERT_NE(yaml.find(mlp), std::string::npos);
+  yaml.replace(yaml.find(mlp), mlp.size(),
+               "model: {kind: subspace, latent: two-layer, rank: 1, components: 4, hidden: 16, "
+               "embedding_dim: 16}");
+  const auto config = dir.write("run.yaml", yaml);
+  ASSERT_EQ(testing::run_diffuse("train --config " + config).exit_code, 0);
+  const auto checkpoint = dir.file("run/checkpoint.pt");
+  const auto out = dir.file("model.ts");
+  const auto exported = testing::run_diffuse("export --model " + checkpoint + " --out " + out);
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  const auto a = testing::run_diffuse("sample --model " + checkpoint +
+                                      " --sampler ddim --steps 5 -n 32 --set dtype=float64 -o " +
+                                      dir.file("a.npy"));
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  const auto b = testing::run_diffuse(
+      "sample --config " + config + " --set model.kind=torchscript --set model.path=" + out +
+      " --sampler ddim --steps 5 -n 32 --set dtype=float64 -o " + dir.file("b.npy"));
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const auto samples_a = load_npy(dir.file("a.npy")).to(torch::kFloat64);
+  const auto samples_b = load_npy(dir.file("b.npy")).to(torch::kFloat64);
+  ASSERT_EQ(samples_a.sizes(), samples_b.sizes());
+  const double scale = samples_a.abs().max().item<double>();
+  EXPECT_LT((samples_a - samples_b).abs().max().item<double>(), 1e-10 * std::max(1.0, scale));
+}
+
 }  // namespace
 }  // namespace diffuse
