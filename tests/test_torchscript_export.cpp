@@ -187,6 +187,25 @@ TEST(TorchScriptExport, UnsupportedKindsAreInputErrors) {
   }
 }
 
+// `sample --model checkpoint` and `sample` of the exported module under the run's config draw
+// the same points from the same noise (DDIM, 5 steps, float64): to 1e-10 of their size.
+void expect_same_samples(const TempDir& dir, const std::string& checkpoint,
+                         const std::string& config, const std::string& module) {
+  const auto a = testing::run_diffuse("sample --model " + checkpoint +
+                                      " --sampler ddim --steps 5 -n 32 --set dtype=float64 -o " +
+                                      dir.file("a.npy"));
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  const auto b = testing::run_diffuse(
+      "sample --config " + config + " --set model.kind=torchscript --set model.path=" + module +
+      " --sampler ddim --steps 5 -n 32 --set dtype=float64 -o " + dir.file("b.npy"));
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const auto samples_a = load_npy(dir.file("a.npy")).to(torch::kFloat64);
+  const auto samples_b = load_npy(dir.file("b.npy")).to(torch::kFloat64);
+  ASSERT_EQ(samples_a.sizes(), samples_b.sizes());
+  const double scale = samples_a.abs().max().item<double>();
+  EXPECT_LT((samples_a - samples_b).abs().max().item<double>(), 1e-10 * std::max(1.0, scale));
+}
+
 // The command on a tiny trained checkpoint, then `diffuse sample` of the module it wrote.
 TEST(TorchScriptExportCli, ExportsACheckpointThatSamplesAsTorchScript) {
   TempDir dir;
@@ -200,19 +219,7 @@ TEST(TorchScriptExportCli, ExportsACheckpointThatSamplesAsTorchScript) {
   EXPECT_EQ(record["prediction"], "eps");
   EXPECT_EQ(record["shape"], nlohmann::json::array({2}));
   // The checkpoint and the module sample the same points from the same noise.
-  const auto a = testing::run_diffuse("sample --model " + checkpoint +
-                                      " --sampler ddim --steps 5 "
-                                      "-n 32 --set dtype=float64 -o " +
-                                      dir.file("a.npy"));
-  ASSERT_EQ(a.exit_code, 0) << a.output;
-  const auto b = testing::run_diffuse(
-      "sample --config " + config + " --set model.kind=torchscript --set model.path=" + out +
-      " --sampler ddim --steps 5 -n 32 --set dtype=float64 -o " + dir.file("b.npy"));
-  ASSERT_EQ(b.exit_code, 0) << b.output;
-  const auto samples_a = load_npy(dir.file("a.npy")).to(torch::kFloat64);
-  const auto samples_b = load_npy(dir.file("b.npy")).to(torch::kFloat64);
-  ASSERT_EQ(samples_a.sizes(), samples_b.sizes());
-  EXPECT_LT((samples_a - samples_b).abs().max().item<double>(), 1e-10);
+  expect_same_samples(dir, checkpoint, config, out);
   // eval --model: the module's DSM loss on the same draws is the checkpoint's (float64 both).
   const auto eval_ckpt =
       testing::run_diffuse("eval --model " + checkpoint + " --num-draws 2048 --set dtype=float64");
@@ -256,19 +263,7 @@ TEST(TorchScriptExportCli, ExportsASubspaceCheckpoint) {
   const auto out = dir.file("model.ts");
   const auto exported = testing::run_diffuse("export --model " + checkpoint + " --out " + out);
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
-  const auto a = testing::run_diffuse("sample --model " + checkpoint +
-                                      " --sampler ddim --steps 5 -n 32 --set dtype=float64 -o " +
-                                      dir.file("a.npy"));
-  ASSERT_EQ(a.exit_code, 0) << a.output;
-  const auto b = testing::run_diffuse(
-      "sample --config " + config + " --set model.kind=torchscript --set model.path=" + out +
-      " --sampler ddim --steps 5 -n 32 --set dtype=float64 -o " + dir.file("b.npy"));
-  ASSERT_EQ(b.exit_code, 0) << b.output;
-  const auto samples_a = load_npy(dir.file("a.npy")).to(torch::kFloat64);
-  const auto samples_b = load_npy(dir.file("b.npy")).to(torch::kFloat64);
-  ASSERT_EQ(samples_a.sizes(), samples_b.sizes());
-  const double scale = samples_a.abs().max().item<double>();
-  EXPECT_LT((samples_a - samples_b).abs().max().item<double>(), 1e-10 * std::max(1.0, scale));
+  expect_same_samples(dir, checkpoint, config, out);
 }
 
 }  // namespace
