@@ -88,7 +88,7 @@ int run_eval(int argc, char** argv) {
   const bool images = config.data.kind == "idx";
   const ImageEvalInputs image_inputs{args["samples"].as<std::string>(),
                                      optional_path(args, "classifier"),
-                                     optional_path(args, "labels")};
+                                     optional_path(args, "labels"), torch::Tensor()};
   if (images && image_inputs.classifier_path.empty())
     throw InputError("eval: data.kind = idx has no exact mixture; image samples are measured "
                      "through a classifier: give --classifier CKPT (diffuse train-classifier)");
