@@ -1,13 +1,14 @@
 // apps/eval without the command (the library half of `diffuse eval`): samples measured against
 // the data's exact mixture rank exact draws above a collapsed set, a wrong width is refused, and
 // a model's sampler section is checked against the model and warns about an option its sampler
-// ignores.
+// ignores or a grid file fitted for another sampler.
 #include "apps/eval/model_sampler.h"
 #include "apps/eval/samples.h"
 #include "core/base/errors.h"
 #include "core/base/runtime.h"
 #include "core/data/mixture_config.h"
 #include "core/process/process.h"
+#include "tests/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -53,6 +54,23 @@ TEST(EvalLibrary, AModelsSamplerIsCheckedAgainstTheModel) {
   EXPECT_NE(::testing::internal::GetCapturedStderr().find("sampler.eta is ignored"),
             std::string::npos);
   config.sampler.name = "ddim-eta";  // reads it: no warning
+  ::testing::internal::CaptureStderr();
+  sampler_for_model(config, *process, "model.pt");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(EvalLibrary, AGridFittedForAnotherSamplerEarnsAWarning) {
+  testing::TempDir dir;
+  RunConfig config;
+  const auto process = make_process(config.process);
+  config.sampler.name = "ddim";
+  config.sampler.times_file =
+      dir.write("grid.yaml", "sampler: unipc-bh2-3\ntimes: [1, 0.5, 0.001]\n");
+  ::testing::internal::CaptureStderr();
+  sampler_for_model(config, *process, "model.pt");
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("fitted for sampler 'unipc-bh2-3'"),
+            std::string::npos);
+  config.sampler.name = "unipc-bh2-3";
   ::testing::internal::CaptureStderr();
   sampler_for_model(config, *process, "model.pt");
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");

@@ -6,6 +6,8 @@
 #include "samplers/registry.h"
 #include "train/consistency/consistency_schedule.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <iostream>
 
 namespace diffuse {
@@ -14,6 +16,18 @@ SamplerConfig sampler_for_model(const RunConfig& config, const ForwardProcess& p
                                 const std::string& what) {
   SamplerConfig sampler = config.sampler;
   require_consistency_sampler(config.model, sampler, what);
+  // A grid file of diffuse schedule names the sampler it was fitted for.
+  const auto& file = sampler.times_file;
+  if (file.size() > 5 && (file.rfind(".yaml") == file.size() - 5)) {
+    try {
+      const auto fitted = YAML::LoadFile(file)["sampler"];
+      if (fitted && fitted.IsScalar() && fitted.as<std::string>() != sampler.name)
+        std::cerr << "warning: " << file << " was fitted for sampler '" << fitted.as<std::string>()
+                  << "', not '" << sampler.name << "'\n";
+    } catch (const YAML::Exception&) {
+      // an unreadable file is reported when the grid is read
+    }
+  }
   for (const auto& key : ignored_sampler_options(sampler))
     std::cerr << "warning: sampler." << key << " is ignored by sampler '" << sampler.name
               << "' (see diffuse sample --list-samplers for the options each one reads)\n";
