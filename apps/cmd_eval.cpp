@@ -11,6 +11,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/jsonl.h"
 #include "core/io/npy.h"
+#include "models/torchscript.h"
 
 #include <iostream>
 

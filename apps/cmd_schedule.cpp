@@ -14,6 +14,7 @@
 #include "models/checkpoint.h"
 #include "models/denoiser.h"
 #include "models/model_factory.h"
+#include "models/torchscript.h"
 
 #include <iostream>
 #include <sstream>

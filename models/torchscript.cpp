@@ -175,6 +175,10 @@ std::string TorchScriptModel::describe() const {
   return text + ")";
 }
 
+bool is_torchscript_file(const std::string& path) {
+  return path.size() > 3 && path.compare(path.size() - 3, 3, ".ts") == 0;
+}
+
 std::shared_ptr<TorchScriptModel> load_torchscript_model(const ModelConfig& config,
                                                          const ProcessPtr& process,
                                                          std::vector<std::int64_t> data_shape,

@@ -78,6 +78,9 @@ class TorchScriptModel : public ScoreModel {
 // The per-sample shape of the data a model of this config sees: [model.dim], or the data's.
 std::vector<std::int64_t> torchscript_data_shape(const ModelConfig& config, const DataConfig& data);
 
+// A path that names a TorchScript module (".ts") rather than a diffuse checkpoint.
+bool is_torchscript_file(const std::string& path);
+
 // Loads model.path, reads the attributes it carries, checks its signature and probes it on a
 // batch of 2 rows of data_shape (or model.shape) at two times inside the process's range.
 std::shared_ptr<TorchScriptModel> load_torchscript_model(const ModelConfig& config,

@@ -45,6 +45,16 @@ class TransformedX0Model final : public ScoreModel {
 
 }  // namespace
 
+std::string grid_file_sampler(const std::string& path) {
+  if (!ends_with(path, ".yaml") && !ends_with(path, ".yml")) return "";
+  try {
+    const auto fitted = YAML::LoadFile(path)["sampler"];
+    return fitted && fitted.IsScalar() ? fitted.as<std::string>() : "";
+  } catch (const YAML::Exception&) {
+    return "";
+  }
+}
+
 std::vector<double> load_times_file(const std::string& path) {
   if (ends_with(path, ".npy")) {
     const auto t = load_npy(path, 1).to(torch::kFloat64).contiguous();

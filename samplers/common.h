@@ -25,6 +25,9 @@ namespace diffuse {
 // InputError when both are, or for an unreadable file.
 std::vector<double> given_times(const SamplerConfig& config);
 std::vector<double> load_times_file(const std::string& path);
+// The sampler a grid file of diffuse schedule (.yaml) was fitted for; empty for other files,
+// one without a `sampler:` key, or one that cannot be read (load_times_file reports that).
+std::string grid_file_sampler(const std::string& path);
 
 // The process kinds that are variance preserving (alpha^2 + sigma^2 = 1), in process_kinds()
 // order: the `processes` of rows whose formulas hold only there (DDPM, DDIM).

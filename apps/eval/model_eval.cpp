@@ -87,10 +87,6 @@ nlohmann::json sample_and_measure(const RunConfig& config, const RunContext& run
 
 }  // namespace
 
-bool is_torchscript_file(const std::string& path) {
-  return path.size() > 3 && path.compare(path.size() - 3, 3, ".ts") == 0;
-}
-
 nlohmann::json evaluate_model(const RunConfig& config, const ModelEvalRequest& request) {
   const std::string& path = request.checkpoint;
   const std::int64_t sample_count = request.samples;

@@ -27,9 +27,6 @@ struct ModelEvalRequest {
 // config: the checkpoint's run config (with the command's overrides). InputError for a
 // consistency model without samples to measure (its f is not a score: it has no DSM loss) or
 // image samples without a classifier.
-// A path that names a TorchScript module (".ts") rather than a checkpoint.
-bool is_torchscript_file(const std::string& path);
-
 nlohmann::json evaluate_model(const RunConfig& config, const ModelEvalRequest& request);
 
 }  // namespace diffuse

@@ -6,8 +6,6 @@
 #include "samplers/registry.h"
 #include "train/consistency/consistency_schedule.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <iostream>
 
 namespace diffuse {
@@ -17,17 +15,10 @@ SamplerConfig sampler_for_model(const RunConfig& config, const ForwardProcess& p
   SamplerConfig sampler = config.sampler;
   require_consistency_sampler(config.model, sampler, what);
   // A grid file of diffuse schedule names the sampler it was fitted for.
-  const auto& file = sampler.times_file;
-  if (file.size() > 5 && (file.rfind(".yaml") == file.size() - 5)) {
-    try {
-      const auto fitted = YAML::LoadFile(file)["sampler"];
-      if (fitted && fitted.IsScalar() && fitted.as<std::string>() != sampler.name)
-        std::cerr << "warning: " << file << " was fitted for sampler '" << fitted.as<std::string>()
-                  << "', not '" << sampler.name << "'\n";
-    } catch (const YAML::Exception&) {
-      // an unreadable file is reported when the grid is read
-    }
-  }
+  const std::string fitted = grid_file_sampler(sampler.times_file);
+  if (!fitted.empty() && fitted != sampler.name)
+    std::cerr << "warning: " << sampler.times_file << " was fitted for sampler '" << fitted
+              << "', not '" << sampler.name << "'\n";
   for (const auto& key : ignored_sampler_options(sampler))
     std::cerr << "warning: sampler." << key << " is ignored by sampler '" << sampler.name
               << "' (see diffuse sample --list-samplers for the options each one reads)\n";

@@ -3,6 +3,7 @@
 #include "core/base/errors.h"
 #include "models/checkpoint.h"
 #include "models/network_factory.h"
+#include "models/torchscript.h"
 
 namespace diffuse {
 
@@ -32,7 +33,7 @@ ScoreModelPtr prepare_distillation(RunConfig& config, const YAML::Node& root,
   ScoreModelPtr model;
   if (teacher == "analytic") {
     model = make_model(ModelConfig{}, make_process(config.process), config.data, options);
-  } else if (teacher.size() > 3 && teacher.compare(teacher.size() - 3, 3, ".ts") == 0) {
+  } else if (is_torchscript_file(teacher)) {
     // A TorchScript score model (models/torchscript.h) under the config's process and data;
     // its attributes (diffuse export writes them) say what it predicts and its shape.
     ModelConfig module;
