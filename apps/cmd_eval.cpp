@@ -64,6 +64,11 @@ int run_eval(int argc, char** argv) {
     std::cout << record.dump() << std::endl;
     return 0;
   };
+  // A checkpoint carries its config; a TorchScript module runs under --config's process and data.
+  const auto model_config = [&](const std::string& path) {
+    return is_torchscript_file(path) ? load_run_config(args, {})
+                                     : load_checkpoint_run_config(args, {}, path);
+  };
   if (args.count("model") && !args.count("samples") && !args.count("print-config")) {
     ModelEvalRequest request;
     request.checkpoint = args["model"].as<std::string>();
@@ -71,15 +76,11 @@ int run_eval(int argc, char** argv) {
     request.ema = !args.count("raw-weights");
     request.samples = args["sample"].as<std::int64_t>();
     request.classifier = optional_path(args, "classifier");
-    const RunConfig config = is_torchscript_file(request.checkpoint)
-                                 ? load_run_config(args, {})
-                                 : load_checkpoint_run_config(args, {}, request.checkpoint);
-    return finish(evaluate_model(config, request));
+    return finish(evaluate_model(model_config(request.checkpoint), request));
   }
   const RunConfig config =
-      args.count("model")
-          ? load_checkpoint_run_config(args, {}, args["model"].as<std::string>())
-          : load_run_config(args, {});
+      args.count("model") ? model_config(args["model"].as<std::string>())
+                          : load_run_config(args, {});
   if (args.count("print-config")) {
     std::cout << config::to_yaml(config);
     return 0;

@@ -220,6 +220,14 @@ TEST(TorchScriptExportCli, ExportsACheckpointThatSamplesAsTorchScript) {
   EXPECT_EQ(record["shape"], nlohmann::json::array({2}));
   // The checkpoint and the module sample the same points from the same noise.
   expect_same_samples(dir, checkpoint, config, out);
+  // eval --model MODULE.ts --samples FILE measures the file under --config, as without --model.
+  const auto measured = testing::run_diffuse("eval --config " + config + " --model " + out +
+                                             " --samples " + dir.file("a.npy"));
+  const auto plain =
+      testing::run_diffuse("eval --config " + config + " --samples " + dir.file("a.npy"));
+  ASSERT_EQ(measured.exit_code, 0) << measured.output;
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_EQ(testing::last_json(measured.output), testing::last_json(plain.output));
   // eval --model: the module's DSM loss on the same draws is the checkpoint's (float64 both).
   const auto eval_ckpt =
       testing::run_diffuse("eval --model " + checkpoint + " --num-draws 2048 --set dtype=float64");
