@@ -15,6 +15,7 @@
 #include "models/denoiser.h"
 #include "models/model_factory.h"
 #include "models/torchscript.h"
+#include "samplers/common.h"
 
 #include <iostream>
 #include <sstream>
@@ -56,7 +57,13 @@ int run_schedule(int argc, char** argv) {
       ("ref-tol", "rk45 rtol = atol of the reference map",
        cxxopts::value<double>()->default_value("1e-6"))
       ("start-grids", "hand-made grids to start from (the best one is used)",
-       cxxopts::value<std::string>()->default_value("uniform,logsnr,quadratic,karras"));
+       cxxopts::value<std::string>()->default_value("uniform,logsnr,quadratic,karras"))
+      ("start-from", "grid files (.yaml or .npy, comma-separated) to start from as well, e.g. "
+                     "one fitted at a neighbouring NFE; moved to this NFE's steps",
+       cxxopts::value<std::string>()->default_value(""))
+      ("restarts", "searches restarted from the best grid with randomly perturbed steps (from "
+                   "--seed) after the first converges",
+       cxxopts::value<int>()->default_value("0"));
   const auto args = parse(options, argc, argv);
   if (printed_help(options, args)) return 0;
   const std::vector<FlagBinding> flags = {{"sampler", "sampler.name"}};
@@ -91,6 +98,16 @@ int run_schedule(int argc, char** argv) {
   request.reference_tol = args["ref-tol"].as<double>();
   request.fit.max_evaluations = args["max-runs"].as<int>();
   request.fit.start_grids = comma_list(args["start-grids"].as<std::string>());
+  for (const auto& path : comma_list(args["start-from"].as<std::string>())) {
+    try {
+      request.fit.start_times.push_back(load_times_file(path));
+    } catch (const InputError& e) {
+      throw InputError(std::string("diffuse schedule: --start-from: ") + e.what());
+    }
+  }
+  request.fit.restarts = args["restarts"].as<int>();
+  request.fit.seed = request.seed;
+  require(request.fit.restarts >= 0, "diffuse schedule: --restarts must be at least 0");
   require(request.reference_tol > 0.0, "diffuse schedule: --ref-tol must be positive");
   require(request.fit.max_evaluations >= 1, "diffuse schedule: --max-runs must be at least 1");
   for (const auto& kind : request.fit.start_grids)

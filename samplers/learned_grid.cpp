@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 
 namespace diffuse {
 
@@ -126,12 +127,38 @@ std::vector<double> grid_from_log_increments(const ForwardProcess& process, doub
   return times;
 }
 
+std::vector<double> resample_grid(const ForwardProcess& process, const std::vector<double>& times,
+                                  double t_start, double t_end, int steps) {
+  require(times.size() >= 2 && steps >= 1, "resample_grid: expected a grid of at least two "
+                                           "times and at least one step");
+  // A grid already at these ends and this step count is used as it is (no lambda round trip).
+  if (times.size() == static_cast<std::size_t>(steps) + 1 && times.front() == t_start &&
+      times.back() == t_end)
+    return times;
+  const double l0 = process.lambda(times.front()), range = process.lambda(times.back()) - l0;
+  require(range > 0.0, "resample_grid: expected a grid descending in time");
+  std::vector<double> fraction;
+  for (double t : times) fraction.push_back((process.lambda(t) - l0) / range);
+  const double lambda_0 = process.lambda(t_start), lambda_K = process.lambda(t_end);
+  const double intervals = static_cast<double>(times.size() - 1);
+  std::vector<double> out = {t_start};
+  for (int j = 1; j < steps; ++j) {
+    const double position = intervals * j / steps;
+    const auto i = std::min(static_cast<std::size_t>(position), times.size() - 2);
+    const double u = fraction[i] + (position - i) * (fraction[i + 1] - fraction[i]);
+    out.push_back(process.t_of_lambda(lambda_0 + u * (lambda_K - lambda_0)));
+  }
+  out.push_back(t_end);
+  return out;
+}
+
 GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torch::Tensor& x_T,
                       const torch::Tensor& reference, const GridFitOptions& options) {
   const ForwardProcess& process = denoiser.process();
   require(!find_sampler(config.name).stochastic,
           "fit_time_grid: sampler '" + config.name + "' is stochastic");
-  require(!options.start_grids.empty(), "fit_time_grid: no start grid");
+  require(!options.start_grids.empty() || !options.start_times.empty(),
+          "fit_time_grid: no start grid");
   config.times.clear();
   config.times_file.clear();
   GridFit fit;
@@ -145,26 +172,31 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
     return value;
   };
 
-  // Start: the best hand-made grid (sampler_grid, so rows with their own grid rule keep it).
+  // Start: the best of the hand-made grids (sampler_grid, so rows with their own grid rule keep
+  // it) and the given ones.
   double start_value = kInfinity;
+  auto consider = [&](const std::string& name, const std::vector<double>& times) {
+    const double value = evaluate(times);
+    if (value < start_value || fit.start_times.empty()) {
+      start_value = value;
+      fit.start_grid = name;
+      fit.start_times = times;
+    }
+    return value;
+  };
+  const auto ends = sampler_grid(config, process);
   for (const auto& kind : options.start_grids) {
     SamplerConfig hand = config;
     hand.grid = kind;
-    const auto times = sampler_grid(hand, process);
-    const double value = evaluate(times);
-    fit.hand_rms.emplace_back(kind, std::sqrt(value));
-    if (value < start_value || fit.start_times.empty()) {
-      start_value = value;
-      fit.start_grid = kind;
-      fit.start_times = times;
-    }
+    fit.hand_rms.emplace_back(kind, std::sqrt(consider(kind, sampler_grid(hand, process))));
   }
+  for (const auto& given : options.start_times)
+    consider("given " + std::to_string(given.size() - 1) + "-step grid",
+             resample_grid(process, given, ends.front(), ends.back(), config.steps));
   require(std::isfinite(start_value), "fit_time_grid: sampler '" + config.name +
                                           "' gives a non-finite output on every start grid");
   fit.start_rms = std::sqrt(start_value);
   const double t_start = fit.start_times.front(), t_end = fit.start_times.back();
-  std::vector<double> theta = log_increments(process, fit.start_times);
-  double value = start_value;
   auto at = [&](const std::vector<double>& th) {
     return evaluate(grid_from_log_increments(process, t_start, t_end, th));
   };
@@ -188,40 +220,63 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
     }
     return th;
   };
-  double h = options.initial_step;
-  double restart_value = start_value;
-  while (budget_left()) {
-    if (h < options.min_step) {
-      // Restart at the full step from the point reached: a shrunken step stalls in shallow local
-      // minima of this rugged objective. Stop once a whole restart gains under 0.1%.
-      if (!(value < (1.0 - 1e-3) * restart_value)) break;
-      restart_value = value;
-      h = options.initial_step;
-    }
-    double v = value;
-    auto moved = explore(theta, v, h);
-    if (!(v < value)) {
-      h *= 0.5;
-      continue;
-    }
-    // Keep moving along the pattern while it pays.
+  auto search = [&](std::vector<double>& theta, double& value) {
+    double h = options.initial_step;
+    double restart_value = value;
     while (budget_left()) {
-      std::vector<double> pattern(theta.size());
-      for (std::size_t i = 0; i < theta.size(); ++i) pattern[i] = 2.0 * moved[i] - theta[i];
+      if (h < options.min_step) {
+        // Restart at the full step from the point reached: a shrunken step stalls in shallow
+        // local minima of this rugged objective. Stop once a whole restart gains under 0.1%.
+        if (!(value < (1.0 - 1e-3) * restart_value)) break;
+        restart_value = value;
+        h = options.initial_step;
+      }
+      double v = value;
+      auto moved = explore(theta, v, h);
+      if (!(v < value)) {
+        h *= 0.5;
+        continue;
+      }
+      // Keep moving along the pattern while it pays.
+      while (budget_left()) {
+        std::vector<double> pattern(theta.size());
+        for (std::size_t i = 0; i < theta.size(); ++i) pattern[i] = 2.0 * moved[i] - theta[i];
+        theta = moved;
+        value = v;
+        double pv = at(pattern);
+        const auto explored = explore(pattern, pv, h);
+        if (!(pv < value)) break;
+        moved = explored;
+        v = pv;
+      }
       theta = moved;
       value = v;
-      double pv = at(pattern);
-      const auto explored = explore(pattern, pv, h);
-      if (!(pv < value)) break;
-      moved = explored;
-      v = pv;
     }
-    theta = moved;
-    value = v;
+  };
+
+  std::vector<double> best_theta = log_increments(process, fit.start_times);
+  double best_value = start_value;
+  search(best_theta, best_value);
+  // Perturbed restarts from the best point: Box-Muller on the raw 64-bit stream, so the draws
+  // are the same with every standard library.
+  std::mt19937_64 engine(options.seed);
+  const auto uniform = [&] { return (static_cast<double>(engine() >> 11) + 0.5) * 0x1.0p-53; };
+  for (int r = 0; r < options.restarts && budget_left(); ++r) {
+    auto theta = best_theta;
+    for (double& v : theta)
+      v += options.restart_scale * std::sqrt(-2.0 * std::log(uniform())) *
+           std::cos(6.283185307179586 * uniform());  // 2 pi
+    double value = at(theta);
+    search(theta, value);
+    if (value < best_value) {
+      best_value = value;
+      best_theta = std::move(theta);
+    }
   }
-  fit.times = value < start_value ? grid_from_log_increments(process, t_start, t_end, theta)
-                                  : fit.start_times;
-  fit.rms = std::sqrt(std::min(value, start_value));
+  fit.times = best_value < start_value
+                  ? grid_from_log_increments(process, t_start, t_end, best_theta)
+                  : fit.start_times;
+  fit.rms = std::sqrt(std::min(best_value, start_value));
   return fit;
 }
 

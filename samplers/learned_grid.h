@@ -40,6 +40,16 @@ torch::Tensor reference_map(const Denoiser& denoiser, const torch::Tensor& x_T, 
 struct GridFitOptions {
   // Hand-made grids to start from (time_grid_kinds() names): the best on the fit batch wins.
   std::vector<std::string> start_grids = {"uniform", "logsnr", "quadratic", "karras"};
+  // Further starts given as time grids of any length (e.g. a grid fitted at a neighbouring NFE),
+  // moved to this fit's steps and ends by resample_grid.
+  std::vector<std::vector<double>> start_times = {};
+  // After the first search converges, this many more start from the best grid so far with its
+  // log-increments perturbed by N(0, restart_scale^2) noise drawn from `seed`: the objective is
+  // rugged (a few draws that end at another mixture component than the reference), and a local
+  // search stops in the first basin it finds.
+  int restarts = 0;
+  double restart_scale = 0.5;
+  std::uint64_t seed = 0;
   int max_evaluations = 800;   // sampler runs the search may spend (the start grids included)
   double initial_step = 0.5;   // pattern-search step on the log-increments of lambda
   double min_step = 2e-3;      // stop once the step has shrunk below this
@@ -49,7 +59,7 @@ struct GridFitOptions {
 
 struct GridFit {
   std::vector<double> times;  // the fitted descending grid, K + 1 times, ends kept
-  std::string start_grid;     // the hand-made grid the search started from
+  std::string start_grid;     // the grid the search started from (a kind, or "given N")
   std::vector<double> start_times;
   double start_rms = 0.0;     // on the fit batch
   double rms = 0.0;           // on the fit batch
@@ -64,6 +74,11 @@ struct GridFit {
 // squared distance. Deterministic: the same inputs give the same grid.
 GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torch::Tensor& x_T,
                       const torch::Tensor& reference, const GridFitOptions& options = {});
+
+// `times` (any number of intervals, descending) moved to `steps` intervals between t_start and
+// t_end, keeping each time's fraction of the lambda range (linear interpolation in it).
+std::vector<double> resample_grid(const ForwardProcess& process, const std::vector<double>& times,
+                                  double t_start, double t_end, int steps);
 
 // The grid of theta (the parametrisation above) between t_start and t_end; exposed for tests.
 std::vector<double> grid_from_log_increments(const ForwardProcess& process, double t_start,

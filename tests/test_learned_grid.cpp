@@ -109,6 +109,67 @@ TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
   EXPECT_LT(learned, 0.9 * start) << "learned " << learned << ", logSNR " << start;
 }
 
+// Perturbed restarts (GridFitOptions::restarts) and warm starts from a given grid.
+TEST(LearnedGridTest, RestartsImproveTheFitAndAGivenGridIsAStart) {
+  const auto process = make_process({});
+  DataConfig data;
+  auto model = std::make_shared<AnalyticMixtureScore>(
+      make_mixture(data)->to(torch::TensorOptions().dtype(torch::kFloat64)), process);
+  const Denoiser denoiser(model, process);
+  SamplerConfig config;
+  config.name = "unipc-bh2-3";
+  config.steps = steps_for_nfe(config, *process, 6);
+  const double t0 = process->t_max(), t1 = process->t_min();
+  const auto x_fit = prior_noise(*process, 5, 128, 2);
+  const auto ref_fit = reference_map(denoiser, x_fit, t0, t1, 1e-8);
+
+  GridFitOptions options;
+  options.start_grids = {"logsnr"};
+  options.max_evaluations = 2000;  // enough for the first search to stop on its own
+  const GridFit once = fit_time_grid(config, denoiser, x_fit, ref_fit, options);
+  ASSERT_LT(once.evaluations, options.max_evaluations);
+  options.restarts = 4;
+  options.seed = 11;
+  const GridFit restarted = fit_time_grid(config, denoiser, x_fit, ref_fit, options);
+  RecordProperty("single_search_rms", std::to_string(once.rms));
+  RecordProperty("restarted_rms", std::to_string(restarted.rms));
+  EXPECT_GT(restarted.evaluations, once.evaluations);
+  // The restarts begin where the single search stopped and keep the best: strictly lower here
+  // (measured: 0.0547 for the single search, 0.0474 with the restarts).
+  EXPECT_LT(restarted.rms, (1.0 - 1e-3) * once.rms);
+  EXPECT_EQ(fit_time_grid(config, denoiser, x_fit, ref_fit, options).times, restarted.times);
+
+  // A fitted grid given as the only start is where the next fit starts, to the last bit.
+  GridFitOptions warm;
+  warm.start_grids = {};
+  warm.start_times = {restarted.times};
+  warm.max_evaluations = 1;
+  const GridFit again = fit_time_grid(config, denoiser, x_fit, ref_fit, warm);
+  EXPECT_EQ(again.start_times, restarted.times);
+  EXPECT_EQ(again.start_rms, restarted.rms);
+}
+
+// resample_grid keeps each time's fraction of the lambda range.
+TEST(LearnedGridTest, ResampledGridsKeepTheirLambdaFractions) {
+  const auto process = make_process({});
+  const auto five = logsnr_grid(*process, 1.0, 1e-3, 5);
+  const auto ten = logsnr_grid(*process, 1.0, 1e-3, 10);
+  const auto resampled = resample_grid(*process, five, 1.0, 1e-3, 10);
+  ASSERT_EQ(resampled.size(), ten.size());
+  for (std::size_t i = 0; i < ten.size(); ++i) EXPECT_NEAR(resampled[i], ten[i], 1e-12) << i;
+  // A non-uniform grid onto its own step count is itself; onto other ends, the same fractions.
+  const std::vector<double> skewed = {1.0, 0.9, 0.5, 0.05, 1e-3};
+  const auto same = resample_grid(*process, skewed, 1.0, 1e-3, 4);
+  for (std::size_t i = 0; i < skewed.size(); ++i) EXPECT_NEAR(same[i], skewed[i], 1e-12) << i;
+  const auto moved = resample_grid(*process, skewed, 0.8, 1e-2, 4);
+  const double l0 = process->lambda(1.0), l1 = process->lambda(1e-3);
+  const double m0 = process->lambda(0.8), m1 = process->lambda(1e-2);
+  for (std::size_t i = 0; i < skewed.size(); ++i)
+    EXPECT_NEAR((process->lambda(moved[i]) - m0) / (m1 - m0),
+                (process->lambda(skewed[i]) - l0) / (l1 - l0), 1e-12) << i;
+  EXPECT_THROW(resample_grid(*process, {1e-3, 1.0}, 1.0, 1e-3, 3), InputError);  // ascending
+}
+
 TEST(LearnedGridTest, LogIncrementGridsAreDescendingWithExactEnds) {
   const auto process = make_process({});
   const auto times = grid_from_log_increments(*process, 1.0, 1e-3, {0.0, 3.0, -20.0, 1.0});
@@ -189,7 +250,9 @@ TEST(LearnedGridCli, BadRequestsExitWithTwo) {
            {"--sampler ddpm --nfe 10", "stochastic"},
            {"--sampler heun --nfe 1", "below the minimum"},
            {"--sampler ddim", "--nfe is required"},
-           {"--sampler ddim --nfe 4 --model /nonexistent/checkpoint.pt", "/nonexistent"}}) {
+           {"--sampler ddim --nfe 4 --model /nonexistent/checkpoint.pt", "/nonexistent"},
+           {"--sampler ddim --nfe 4 --start-from /nonexistent/grid.yaml", "/nonexistent"},
+           {"--sampler ddim --nfe 4 --restarts -1", "--restarts"}}) {
     const auto r = testing::run_diffuse(base + args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
     EXPECT_NE(r.output.find(expected), std::string::npos) << args << "\n" << r.output;
