@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 
@@ -56,6 +57,70 @@ std::vector<double> log_increments(const ForwardProcess& process,
   for (std::size_t i = 1; i < times.size(); ++i)
     theta.push_back(std::log(std::max(process.lambda(times[i]) - process.lambda(times[i - 1]),
                                       1e-300)));
+  return theta;
+}
+
+// Hooke-Jeeves (1961) pattern search, in place from theta (value: its objective): exploratory
+// moves of +-h on each coordinate around a base, then a pattern move along the last improvement
+// while it pays; h halves when no coordinate improves. Once h is below min_step it restarts at
+// the initial step from the point reached (a shrunken step stalls in shallow local minima of this
+// rugged objective) and stops when a whole restart gains under 0.1%, or when the budget ends.
+void pattern_search(const std::function<double(const std::vector<double>&)>& objective,
+                    const std::function<bool()>& budget_left, double initial_step,
+                    double min_step, std::vector<double>& theta, double& value) {
+  const auto explore = [&](std::vector<double> base, double& v, double h) {
+    for (std::size_t i = 0; i < base.size() && budget_left(); ++i) {
+      for (double sign : {1.0, -1.0}) {
+        auto trial = base;
+        trial[i] += sign * h;
+        const double tv = objective(trial);
+        if (tv < v) {
+          v = tv;
+          base = std::move(trial);
+          break;
+        }
+        if (!budget_left()) break;
+      }
+    }
+    return base;
+  };
+  double h = initial_step;
+  double restart_value = value;
+  while (budget_left()) {
+    if (h < min_step) {
+      if (!(value < (1.0 - 1e-3) * restart_value)) break;
+      restart_value = value;
+      h = initial_step;
+    }
+    double v = value;
+    auto moved = explore(theta, v, h);
+    if (!(v < value)) {
+      h *= 0.5;
+      continue;
+    }
+    while (budget_left()) {  // keep moving along the pattern while it pays
+      std::vector<double> pattern(theta.size());
+      for (std::size_t i = 0; i < theta.size(); ++i) pattern[i] = 2.0 * moved[i] - theta[i];
+      theta = moved;
+      value = v;
+      double pv = objective(pattern);
+      const auto explored = explore(pattern, pv, h);
+      if (!(pv < value)) break;
+      moved = explored;
+      v = pv;
+    }
+    theta = moved;
+    value = v;
+  }
+}
+
+// theta + N(0, scale^2) per coordinate: Box-Muller on the engine's raw 64-bit output, so the
+// draws are the same with every standard library (its distributions are not specified).
+std::vector<double> perturbed(std::vector<double> theta, double scale, std::mt19937_64& engine) {
+  const auto uniform = [&] { return (static_cast<double>(engine() >> 11) + 0.5) * 0x1.0p-53; };
+  constexpr double kTwoPi = 6.283185307179586;
+  for (double& v : theta)
+    v += scale * std::sqrt(-2.0 * std::log(uniform())) * std::cos(kTwoPi * uniform());
   return theta;
 }
 
@@ -201,71 +266,17 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
     return evaluate(grid_from_log_increments(process, t_start, t_end, th));
   };
 
-  // Hooke-Jeeves (1961): exploratory moves of +-h on each coordinate around a base, then a
-  // pattern move along the last improvement; h halves when no coordinate improves.
   const auto budget_left = [&] { return fit.evaluations < options.max_evaluations; };
-  auto explore = [&](std::vector<double> th, double& v, double h) {
-    for (std::size_t i = 0; i < th.size() && budget_left(); ++i) {
-      for (double sign : {1.0, -1.0}) {
-        auto trial = th;
-        trial[i] += sign * h;
-        const double tv = at(trial);
-        if (tv < v) {
-          v = tv;
-          th = std::move(trial);
-          break;
-        }
-        if (!budget_left()) break;
-      }
-    }
-    return th;
+  const auto search = [&](std::vector<double>& theta, double& value) {
+    pattern_search(at, budget_left, options.initial_step, options.min_step, theta, value);
   };
-  auto search = [&](std::vector<double>& theta, double& value) {
-    double h = options.initial_step;
-    double restart_value = value;
-    while (budget_left()) {
-      if (h < options.min_step) {
-        // Restart at the full step from the point reached: a shrunken step stalls in shallow
-        // local minima of this rugged objective. Stop once a whole restart gains under 0.1%.
-        if (!(value < (1.0 - 1e-3) * restart_value)) break;
-        restart_value = value;
-        h = options.initial_step;
-      }
-      double v = value;
-      auto moved = explore(theta, v, h);
-      if (!(v < value)) {
-        h *= 0.5;
-        continue;
-      }
-      // Keep moving along the pattern while it pays.
-      while (budget_left()) {
-        std::vector<double> pattern(theta.size());
-        for (std::size_t i = 0; i < theta.size(); ++i) pattern[i] = 2.0 * moved[i] - theta[i];
-        theta = moved;
-        value = v;
-        double pv = at(pattern);
-        const auto explored = explore(pattern, pv, h);
-        if (!(pv < value)) break;
-        moved = explored;
-        v = pv;
-      }
-      theta = moved;
-      value = v;
-    }
-  };
-
   std::vector<double> best_theta = log_increments(process, fit.start_times);
   double best_value = start_value;
   search(best_theta, best_value);
-  // Perturbed restarts from the best point: Box-Muller on the raw 64-bit stream, so the draws
-  // are the same with every standard library.
+  // Restarts from the best point with its steps perturbed (GridFitOptions::restarts).
   std::mt19937_64 engine(options.seed);
-  const auto uniform = [&] { return (static_cast<double>(engine() >> 11) + 0.5) * 0x1.0p-53; };
   for (int r = 0; r < options.restarts && budget_left(); ++r) {
-    auto theta = best_theta;
-    for (double& v : theta)
-      v += options.restart_scale * std::sqrt(-2.0 * std::log(uniform())) *
-           std::cos(6.283185307179586 * uniform());  // 2 pi
+    auto theta = perturbed(best_theta, options.restart_scale, engine);
     double value = at(theta);
     search(theta, value);
     if (value < best_value) {

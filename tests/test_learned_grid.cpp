@@ -36,6 +36,15 @@ double grid_rms(SamplerConfig config, const std::vector<double>& times, const De
   return map_distance(run_sampler(config, denoiser, x_T, noise), reference).rms;
 }
 
+// The analytic score of ring8 (8 Gaussians of std 0.3 on a circle of radius 4), float64.
+Denoiser ring8_denoiser(const ProcessPtr& process) {
+  DataConfig data;
+  return Denoiser(std::make_shared<AnalyticMixtureScore>(
+                      make_mixture(data)->to(torch::TensorOptions().dtype(torch::kFloat64)),
+                      process),
+                  process);
+}
+
 const std::vector<std::string> kHandGrids = {"uniform", "logsnr", "quadratic", "karras"};
 
 TEST(LearnedGridTest, GaussianFitBeatsEveryHandMadeGridOnHeldOutNoise) {
@@ -82,10 +91,7 @@ TEST(LearnedGridTest, GaussianFitBeatsEveryHandMadeGridOnHeldOutNoise) {
 
 TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
   const auto process = make_process({});
-  DataConfig data;  // ring8: 8 Gaussians of std 0.3 on a circle of radius 4
-  auto model = std::make_shared<AnalyticMixtureScore>(
-      make_mixture(data)->to(torch::TensorOptions().dtype(torch::kFloat64)), process);
-  const Denoiser denoiser(model, process);
+  const auto denoiser = ring8_denoiser(process);
   SamplerConfig config;
   config.name = "dpm-solver++2m";
   config.steps = steps_for_nfe(config, *process, 6);
@@ -112,20 +118,17 @@ TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
 // Perturbed restarts (GridFitOptions::restarts) and warm starts from a given grid.
 TEST(LearnedGridTest, RestartsImproveTheFitAndAGivenGridIsAStart) {
   const auto process = make_process({});
-  DataConfig data;
-  auto model = std::make_shared<AnalyticMixtureScore>(
-      make_mixture(data)->to(torch::TensorOptions().dtype(torch::kFloat64)), process);
-  const Denoiser denoiser(model, process);
+  const auto denoiser = ring8_denoiser(process);
   SamplerConfig config;
   config.name = "unipc-bh2-3";
   config.steps = steps_for_nfe(config, *process, 6);
   const double t0 = process->t_max(), t1 = process->t_min();
-  const auto x_fit = prior_noise(*process, 5, 128, 2);
+  const auto x_fit = prior_noise(*process, 5, 64, 2);
   const auto ref_fit = reference_map(denoiser, x_fit, t0, t1, 1e-8);
 
   GridFitOptions options;
   options.start_grids = {"logsnr"};
-  options.max_evaluations = 2000;  // enough for the first search to stop on its own
+  options.max_evaluations = 1200;  // enough for the first search to stop on its own
   const GridFit once = fit_time_grid(config, denoiser, x_fit, ref_fit, options);
   ASSERT_LT(once.evaluations, options.max_evaluations);
   options.restarts = 4;
@@ -135,7 +138,7 @@ TEST(LearnedGridTest, RestartsImproveTheFitAndAGivenGridIsAStart) {
   RecordProperty("restarted_rms", std::to_string(restarted.rms));
   EXPECT_GT(restarted.evaluations, once.evaluations);
   // The restarts begin where the single search stopped and keep the best: strictly lower here
-  // (measured: 0.0547 for the single search, 0.0474 with the restarts).
+  // (measured: 0.0577 for the single search, 0.0459 with the restarts).
   EXPECT_LT(restarted.rms, (1.0 - 1e-3) * once.rms);
   EXPECT_EQ(fit_time_grid(config, denoiser, x_fit, ref_fit, options).times, restarted.times);
 
