@@ -98,13 +98,8 @@ int run_schedule(int argc, char** argv) {
   request.reference_tol = args["ref-tol"].as<double>();
   request.fit.max_evaluations = args["max-runs"].as<int>();
   request.fit.start_grids = comma_list(args["start-grids"].as<std::string>());
-  for (const auto& path : comma_list(args["start-from"].as<std::string>())) {
-    try {
-      request.fit.start_times.push_back(load_times_file(path));
-    } catch (const InputError& e) {
-      throw InputError(std::string("diffuse schedule: --start-from: ") + e.what());
-    }
-  }
+  for (const auto& path : comma_list(args["start-from"].as<std::string>()))
+    request.fit.start_times.push_back(load_times_file(path, "--start-from"));
   request.fit.restarts = args["restarts"].as<int>();
   request.fit.seed = request.seed;
   require(request.fit.restarts >= 0, "diffuse schedule: --restarts must be at least 0");

@@ -55,33 +55,33 @@ std::string grid_file_sampler(const std::string& path) {
   }
 }
 
-std::vector<double> load_times_file(const std::string& path) {
+std::vector<double> load_times_file(const std::string& path, const std::string& option) {
   if (ends_with(path, ".npy")) {
     const auto t = load_npy(path, 1).to(torch::kFloat64).contiguous();
     return {t.data_ptr<double>(), t.data_ptr<double>() + t.numel()};
   }
   if (ends_with(path, ".yaml") || ends_with(path, ".yml")) {  // diffuse schedule's grid file
-    require(std::ifstream(path).good(), "sampler.times_file: cannot open '" + path +
+    require(std::ifstream(path).good(), option + ": cannot open '" + path +
                                             "' (expected a grid file of diffuse schedule)");
     YAML::Node root;
     try {
       root = YAML::LoadFile(path);
     } catch (const YAML::Exception& e) {
-      throw InputError("sampler.times_file '" + path + "': " + e.what());
+      throw InputError(option + " '" + path + "': " + e.what());
     }
     require(root.IsMap() && root["times"] && root["times"].IsSequence(),
-            "sampler.times_file '" + path + "': expected a YAML map with a `times:` list");
+            option + " '" + path + "': expected a YAML map with a `times:` list");
     std::vector<double> times;
     try {
       for (const auto& node : root["times"]) times.push_back(node.as<double>());
     } catch (const YAML::Exception&) {
-      throw InputError("sampler.times_file '" + path + "': `times:` holds a non-number");
+      throw InputError(option + " '" + path + "': `times:` holds a non-number");
     }
-    require(!times.empty(), "sampler.times_file '" + path + "' holds no times");
+    require(!times.empty(), option + " '" + path + "' holds no times");
     return times;
   }
   std::ifstream in(path);
-  require(in.good(), "sampler.times_file: cannot open '" + path + "'");
+  require(in.good(), option + ": cannot open '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
   std::string body = text.str();
@@ -98,12 +98,12 @@ std::vector<double> load_times_file(const std::string& path) {
     } catch (const std::exception&) {
       used = 0;
     }
-    require(used == word.size(), "sampler.times_file '" + path + "': '" + word +
+    require(used == word.size(), option + " '" + path + "': '" + word +
                                      "' is not a number (expected times separated by white "
                                      "space or commas)");
     times.push_back(value);
   }
-  require(!times.empty(), "sampler.times_file '" + path + "' holds no times");
+  require(!times.empty(), option + " '" + path + "' holds no times");
   return times;
 }
 

@@ -24,7 +24,9 @@ namespace diffuse {
 // separated by white space or commas. Empty when neither is set;
 // InputError when both are, or for an unreadable file.
 std::vector<double> given_times(const SamplerConfig& config);
-std::vector<double> load_times_file(const std::string& path);
+// `option` names where the path came from in error messages.
+std::vector<double> load_times_file(const std::string& path,
+                                    const std::string& option = "sampler.times_file");
 // The sampler a grid file of diffuse schedule (.yaml) was fitted for; empty for other files,
 // one without a `sampler:` key, or one that cannot be read (load_times_file reports that).
 std::string grid_file_sampler(const std::string& path);

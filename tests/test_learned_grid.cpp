@@ -254,7 +254,8 @@ TEST(LearnedGridCli, BadRequestsExitWithTwo) {
            {"--sampler heun --nfe 1", "below the minimum"},
            {"--sampler ddim", "--nfe is required"},
            {"--sampler ddim --nfe 4 --model /nonexistent/checkpoint.pt", "/nonexistent"},
-           {"--sampler ddim --nfe 4 --start-from /nonexistent/grid.yaml", "/nonexistent"},
+           {"--sampler ddim --nfe 4 --start-from /nonexistent/grid.yaml",
+            "--start-from: cannot open '/nonexistent/grid.yaml'"},
            {"--sampler ddim --nfe 4 --restarts -1", "--restarts"}}) {
     const auto r = testing::run_diffuse(base + args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;

@@ -207,41 +207,41 @@ std::string to_string(CovarianceKind kind) {
   return "?";
 }
 
-GaussianComponent GaussianComponent::isotropic(double weight, torch::Tensor mean, double variance) {
+namespace {
+
+GaussianComponent component_of_kind(double weight, torch::Tensor mean, CovarianceKind kind) {
   GaussianComponent c;
   c.weight = weight;
   c.mean = std::move(mean);
-  c.kind = CovarianceKind::iso;
+  c.kind = kind;
+  return c;
+}
+
+}  // namespace
+
+GaussianComponent GaussianComponent::isotropic(double weight, torch::Tensor mean, double variance) {
+  auto c = component_of_kind(weight, std::move(mean), CovarianceKind::iso);
   c.iso = variance;
   return c;
 }
 
 GaussianComponent GaussianComponent::diagonal(double weight, torch::Tensor mean,
                                               torch::Tensor variances) {
-  GaussianComponent c;
-  c.weight = weight;
-  c.mean = std::move(mean);
-  c.kind = CovarianceKind::diag;
+  auto c = component_of_kind(weight, std::move(mean), CovarianceKind::diag);
   c.diag = std::move(variances);
   return c;
 }
 
 GaussianComponent GaussianComponent::dense(double weight, torch::Tensor mean,
                                            torch::Tensor covariance) {
-  GaussianComponent c;
-  c.weight = weight;
-  c.mean = std::move(mean);
-  c.kind = CovarianceKind::full;
+  auto c = component_of_kind(weight, std::move(mean), CovarianceKind::full);
   c.full = std::move(covariance);
   return c;
 }
 
 GaussianComponent GaussianComponent::low_rank(double weight, torch::Tensor mean,
                                               torch::Tensor factor, double noise) {
-  GaussianComponent c;
-  c.weight = weight;
-  c.mean = std::move(mean);
-  c.kind = CovarianceKind::factor;
+  auto c = component_of_kind(weight, std::move(mean), CovarianceKind::factor);
   c.factor = std::move(factor);
   c.noise = noise;
   return c;
