@@ -11,6 +11,7 @@
 #include "models/checkpoint.h"
 #include "models/denoiser.h"
 #include "models/guidance.h"
+#include "samplers/common.h"
 #include "samplers/sampler_table.h"
 
 #include <iostream>
@@ -105,9 +106,12 @@ int run_sample(int argc, char** argv) {
   write_sample_outputs(config, result.samples);
   if (request.labels.defined())
     save_npy(sibling_path(config.sample.out, ".labels.npy"), request.labels);
+  // A given grid (sampler.times or --times FILE) sets the steps, not sampler.steps.
+  const auto times = given_times(config.sampler);
+  const auto steps = times.empty() ? config.sampler.steps : static_cast<int>(times.size()) - 1;
   nlohmann::json record = {{"command", "sample"},
                            {"sampler", config.sampler.name},
-                           {"steps", config.sampler.steps},
+                           {"steps", steps},
                            {"nfe", result.nfe},
                            {"process", process->name()},
                            {"model", denoiser.model()->describe()},
@@ -117,7 +121,7 @@ int run_sample(int argc, char** argv) {
                            {"wall_s", result.seconds},
                            {"samples_per_s", request.num_samples / result.seconds},
                            {"out", config.sample.out}};
-  if (!config.sampler.times.empty()) record["times"] = config.sampler.times;
+  if (!times.empty()) record["times"] = times;
   if (!result.cuda_graph.empty()) record["cuda_graph"] = result.cuda_graph;
   if (request.labels.defined()) {
     record["guidance"] = request.guidance;

@@ -225,7 +225,11 @@ TEST(LearnedGridCli, ScheduleWritesAGridThatSampleUses) {
   const auto s = testing::run_diffuse("sample -c " + config + " --sampler ddim -n 8 --times " +
                                       grid + " -o " + dir.file("x.npy"));
   ASSERT_EQ(s.exit_code, 0) << s.output;
-  EXPECT_EQ(testing::last_json(s.output)["nfe"], 4);
+  const auto sampled = testing::last_json(s.output);
+  EXPECT_EQ(sampled["nfe"], 4);
+  // The record tells the grid that ran, not the config's sampler.steps (20).
+  EXPECT_EQ(sampled["steps"], 4);
+  EXPECT_EQ(sampled["times"].get<std::vector<double>>(), load_times_file(grid));
 }
 
 TEST(LearnedGridCli, ScheduleFitsATorchScriptModule) {
