@@ -25,11 +25,13 @@ Writes results/learned_grids/{README.md, raw.csv, summary.json} and the grids in
   /usr/bin/python3 scripts/learned_grids.py --model runs/fmnist/checkpoint.pt --datasets model
   /usr/bin/python3 scripts/learned_grids.py --from-raw            # README.md again from raw.csv
   /usr/bin/python3 scripts/learned_grids.py --target unipc-bh2-2@10,unipc-bh2-2@8,unipc-bh2-2@10
+  /usr/bin/python3 scripts/learned_grids.py --remeasure           # target.json's grids again
 
 --target runs the issue's target on the 64-D mixture (a learned grid at 10 NFE or fewer against
 1000-step DDIM) with the strongest search, each cell warm-started from the table's grids and the
-target cells before it, and splits each RMS into the draws that end at another mixture component
-than the exact map's and the rest; it writes target.json and the README's target section.
+target cells before it, and splits each RMS into the far draws and the rest, counting the draws
+that end at another mixture component than the exact map's; it writes target.json and the
+README's target section. With --append the cells of target.json are kept (and measured again).
 """
 import argparse
 import concurrent.futures as futures
@@ -97,6 +99,8 @@ def parse_args():
     p.add_argument("--target-restarts", type=int, default=4)
     p.add_argument("--append", action="store_true", help="keep raw.csv rows of other data sets "
                    "(with --target: keep target.json's cells and start from their grids)")
+    p.add_argument("--remeasure", action="store_true", help="measure target.json's cells again "
+                   "from their grids (no fitting) and rewrite the README's target section")
     p.add_argument("--from-raw", action="store_true")
     return p.parse_args()
 
@@ -200,8 +204,8 @@ def prepare(args, diffuse, work, dataset):
     print(f"[{name}] exact map: rk45 tol {tol:g}, {ref_rec['nfe']} NFE; tol x100 moves it by "
           f"{floor:.2e} (RMS); 1000-step DDIM RMS {info['ddim_1000']['rms']:.4g} "
           f"({time.time() - t0:.0f} s)", flush=True)
-    return dict(base=base, name=name, tol=tol, dtype=dtype, t0=t0, x_star=x_star, e_ddim=e_ddim,
-                info=info, sample=sample)
+    return dict(base=base, name=name, tol=tol, dtype=dtype, t0=t0, x_star=x_star, x_ddim=x_ddim,
+                e_ddim=e_ddim, info=info, sample=sample)
 
 
 def run_dataset(args, diffuse, work, dataset, samplers, nfes):
@@ -251,26 +255,84 @@ def run_dataset(args, diffuse, work, dataset, samplers, nfes):
     return rows, info
 
 
-FAR = 0.5  # |x - x*| above this: the draw ended at another component than the exact map's
+FAR = 0.5  # |x - x*| above this: a far draw (component means are 1.9 to 7 apart)
+COMPONENTS = 4  # the 64-D mixture's
 
 
-def split_far(e):
-    """The RMS as the draws near x* and the far ones (another component) make it up."""
+def principal_basis(x_star, k=COMPONENTS):
+    """The top-k principal directions of the exact map's outputs: the mixture's 4-D subspace
+    (the spread off it is the 1e-2 noise floor)."""
+    return np.linalg.svd(x_star - x_star.mean(0), full_matrices=False)[2][:k].T
+
+
+def component_of(x_star, k=COMPONENTS, iterations=100):
+    """A function naming the mixture component a point is nearest to: k-means (Lloyd, from a
+    farthest-point start) on the exact map's outputs in their top-k principal coordinates,
+    where the components' means lie."""
+    mean, basis = x_star.mean(0), principal_basis(x_star, k)
+    z = (x_star - mean) @ basis
+    centres = [z[np.argmin(np.sum(z ** 2, 1))]]
+    while len(centres) < k:
+        gap = np.min([np.sum((z - c) ** 2, 1) for c in centres], axis=0)
+        centres.append(z[np.argmax(gap)])
+    centres = np.array(centres)
+
+    def nearest(x):
+        zx = (x - mean) @ basis
+        return np.argmin(np.sum((zx[:, None] - centres[None]) ** 2, -1), 1)
+
+    for _ in range(iterations):
+        label = nearest(x_star)
+        centres = np.array([z[label == j].mean(0) for j in range(k)])
+    return nearest
+
+
+def split_far(e, x=None, x_star=None, component=None):
+    """The RMS as the far draws (|x - x*| > FAR) and the rest make it up; with the samples, also
+    how many draws end nearest another component than x*'s, how many of those are far and
+    their part of the RMS, and the near part's share in the mixture's subspace (near_in) and off it (near_off)."""
     far = e > FAR
-    return {"far": int(far.sum()), "far_part": float(np.sqrt(np.sum(e[far] ** 2) / len(e))),
-            "near_part": float(np.sqrt(np.sum(e[~far] ** 2) / len(e)))}
+    out = {"far": int(far.sum()), "far_part": float(np.sqrt(np.sum(e[far] ** 2) / len(e))),
+           "near_part": float(np.sqrt(np.sum(e[~far] ** 2) / len(e)))}
+    if component is not None:
+        changed = component(x) != component(x_star)
+        inside = np.linalg.norm((x - x_star)[~far] @ principal_basis(x_star), axis=1)
+        out.update(changed=int(changed.sum()), far_changed=int((changed & far).sum()),
+                   changed_part=float(np.sqrt(np.sum(e[changed & far] ** 2) / len(e))),
+                   near_in=float(np.sqrt(np.sum(inside ** 2) / len(e))),
+                   near_off=float(np.sqrt(max(out["near_part"] ** 2 -
+                                              np.sum(inside ** 2) / len(e), 0.0))))
+    return out
 
 
 def run_target(args, diffuse, work, before):
     """The issue's target on the 64-D mixture: the strongest search the schedule command has.
-    `before`: the cells of an earlier run to keep (--append); their grids are starts too."""
+    `before`: the cells of an earlier run to keep (--append); their grids are starts too, and
+    they are measured again here, so every cell of target.json has the same columns."""
     ctx = prepare(args, diffuse, work, "lowdim")
+    x_star = ctx["x_star"]
+    component = component_of(x_star)
     grids_dir = os.path.join(args.out, "grids")
     starts = sorted(os.path.join(grids_dir, f) for f in os.listdir(grids_dir)
                     if f.startswith("lowdim_"))
     starts += [os.path.join(REPO, c["grid"]) for c in before]
-    cells = list(before)
-    for spec in args.target.split(","):  # a cell may repeat: it refits from all before it
+
+    def measure(cell):
+        x, rec = ctx["sample"](cell["sampler"], ["--times", os.path.join(REPO, cell["grid"])])
+        e = np.linalg.norm(x - x_star, axis=1)
+        e[~np.isfinite(e)] = np.inf
+        cell.update(nfe=rec["nfe"], **bootstrap(e, ctx["e_ddim"], args.bootstrap, args.seed + 1))
+        cell.update(split_far(e, x, x_star, component))
+        print(f"[target] {cell['sampler']} @{cell['nfe']}: held-out RMS {cell['rms']:.4g} "
+              f"[{cell['rms_lo']:.3g}, {cell['rms_hi']:.3g}] (fit {cell['fit_rms']:.4g} on "
+              f"{cell['fit_samples']} draws), {cell['far']} far draws; DDIM-1000 x"
+              f"{cell['rms_ratio']:.2f} ({time.time() - ctx['t0']:.0f} s)", flush=True)
+        return cell
+
+    cells = [measure(dict(c)) for c in before]
+    for spec in (args.target or "").split(","):  # a cell may repeat: it refits from all before
+        if not spec:
+            continue
         sampler, nfe = spec.split("@")
         grid_file = os.path.join(grids_dir, f"target{len(cells) + 1}_{sampler}_{nfe}.yaml")
         sched = diffuse.run(["schedule"] + ctx["base"] + [
@@ -280,22 +342,14 @@ def run_target(args, diffuse, work, before):
             str(args.target_restarts), "--ref-tol", str(ctx["tol"]), "--start-from",
             ",".join(starts), "-o", grid_file])
         starts.append(grid_file)  # the next target cell may start from this one
-        x, rec = ctx["sample"](sampler, ["--times", grid_file])
-        e = np.linalg.norm(x - ctx["x_star"], axis=1)
-        e[~np.isfinite(e)] = np.inf
-        cell = {"sampler": sampler, "nfe": rec["nfe"], "fit_rms": sched["fit"]["learned"]["rms"],
-                "schedule_runs": sched["evaluations"], "schedule_s": sched["wall_s"],
-                "grid": os.path.relpath(grid_file, REPO)}
-        cell.update(bootstrap(e, ctx["e_ddim"], args.bootstrap, args.seed + 1))
-        cell.update(split_far(e))
-        cells.append(cell)
-        print(f"[target] {sampler} @{cell['nfe']}: held-out RMS {cell['rms']:.4g} "
-              f"[{cell['rms_lo']:.3g}, {cell['rms_hi']:.3g}] (fit {cell['fit_rms']:.4g}), "
-              f"{cell['far']} far draws; DDIM-1000 x{cell['rms_ratio']:.2f} "
-              f"({time.time() - ctx['t0']:.0f} s)", flush=True)
-    return {"ddim_1000": dict(ctx["info"]["ddim_1000"], **split_far(ctx["e_ddim"])),
-            "cells": cells, "heldout": args.heldout, "fit_samples": args.target_fit_samples,
-            "max_runs": args.target_max_runs, "restarts": args.target_restarts,
+        cells.append(measure({
+            "sampler": sampler, "fit_rms": sched["fit"]["learned"]["rms"],
+            "fit_samples": args.target_fit_samples, "max_runs": args.target_max_runs,
+            "restarts": args.target_restarts, "schedule_runs": sched["evaluations"],
+            "schedule_s": sched["wall_s"], "grid": os.path.relpath(grid_file, REPO)}))
+    ddim = dict(ctx["info"]["ddim_1000"],
+                **split_far(ctx["e_ddim"], ctx["x_ddim"], x_star, component))
+    return {"ddim_1000": ddim, "cells": cells, "heldout": args.heldout,
             "seconds": time.time() - ctx["t0"]}
 
 
@@ -313,42 +367,59 @@ def target_section(target):
     best = min((c for c in cells if c["nfe"] <= 10), key=lambda c: c["rms"])
     met = best["rms"] <= ref["rms"]
     matching = sorted(c["nfe"] for c in cells if c["rms"] <= ref["rms"])
+
+    def counts(c):  # far draws (of them ending at another component) / all that end there
+        return f"{c['far']} ({c['far_changed']}) / {c['changed']}"
+
+    def near(c):
+        return f"{fmt(c['near_part'])} ({fmt(c['near_in'])} / {fmt(c['near_off'])})"
+
     lines = ["### The target: 10 NFE or fewer against 1000-step DDIM (64-D mixture)", "",
              "The table's fits are capped (1024 fit draws, one search). Here each cell gets "
-             f"the strongest search `diffuse schedule` has: {target['fit_samples']} fit draws, "
-             f"up to {target['max_runs']} sampler runs, {target['restarts']} perturbed "
-             "restarts, and warm starts from every 64-D grid the table fitted (and the target "
-             f"grids before it). Measured on the same {target['heldout']} held-out draws as the "
-             f"table. `far`: draws whose distance to the exact map exceeds {FAR} (they end at "
-             "another mixture component); the RMS splits exactly into those and the rest "
-             "(RMS^2 = far part^2 + near part^2).", "", "```sh", target["command"], "```", "",
+             "the strongest search `diffuse schedule` has (its fit draws, sampler runs and "
+             "perturbed restarts are in the table) and warm starts from every 64-D grid the "
+             f"table fitted and the target grids before it. Measured on the same "
+             f"{target['heldout']} held-out draws as the table. `far`: draws whose distance to "
+             f"the exact map exceeds {FAR}; the RMS splits exactly into those and the rest "
+             "(RMS^2 = far part^2 + near part^2). `changed`: draws that end nearest another "
+             "mixture component than the exact map's (k-means of the exact map's outputs in "
+             "their top 4 principal coordinates); `far (changed) / changed` counts both. The near "
+             "part is split again into its error in the mixture's 4-D subspace (the exact map's "
+             "top 4 principal directions) and off it (in / off).", "",
+             "```sh", target["command"], "```", "",
              "| sampler @ NFE | held-out RMS [95%] | ratio to DDIM-1000 [paired 95%] | fit RMS "
-             "| median | far draws | far part | near part |",
+             "(draws, runs, restarts) | median | far (changed) / changed | far part | near part (in / off) |",
              "| --- | --- | --- | --- | --- | ---: | --- | --- |",
              f"| ddim @ 1000 (uniform) | {fmt(ref['rms'])} [{fmt(ref['rms_lo'])}, "
-             f"{fmt(ref['rms_hi'])}] | 1 | - | {fmt(ref['median'])} | {ref['far']} | "
-             f"{fmt(ref['far_part'])} | {fmt(ref['near_part'])} |"]
+             f"{fmt(ref['rms_hi'])}] | 1 | - | {fmt(ref['median'])} | {counts(ref)} | "
+             f"{fmt(ref['far_part'])} | {near(ref)} |"]
     for c in cells:
         lines.append(f"| {c['sampler']} @ {c['nfe']} (learned) | {fmt(c['rms'])} "
                      f"[{fmt(c['rms_lo'])}, {fmt(c['rms_hi'])}] | {c['rms_ratio']:.2f} "
-                     f"[{c['rms_ratio_lo']:.2f}, {c['rms_ratio_hi']:.2f}] | {fmt(c['fit_rms'])} | "
-                     f"{fmt(c['median'])} | {c['far']} | {fmt(c['far_part'])} | "
-                     f"{fmt(c['near_part'])} |")
+                     f"[{c['rms_ratio_lo']:.2f}, {c['rms_ratio_hi']:.2f}] | {fmt(c['fit_rms'])} "
+                     f"({c['fit_samples']}, {c['max_runs']}, {c['restarts']}) | "
+                     f"{fmt(c['median'])} | {counts(c)} | {fmt(c['far_part'])} | {near(c)} |")
     verdict = ("**met**" if met else "**not met**")
     lines += ["", f"**Target** (a learned grid at 10 NFE or fewer matches 1000-step DDIM's RMS "
-              f"distance to the exact map on held-out noise): {verdict}. Best at 10 NFE or fewer: {best['sampler']} "
-              f"at {best['nfe']} NFE, {fmt(best['rms'])} [{fmt(best['rms_lo'])}, "
-              f"{fmt(best['rms_hi'])}] against {fmt(ref['rms'])} [{fmt(ref['rms_lo'])}, "
-              f"{fmt(ref['rms_hi'])}], ratio {best['rms_ratio']:.2f} (paired interval "
-              f"[{best['rms_ratio_lo']:.2f}, {best['rms_ratio_hi']:.2f}]). 1000-step DDIM's RMS "
-              f"is almost all its {ref['far']} far draws of {target['heldout']} (far part "
-              f"{fmt(ref['far_part'])}, the rest {fmt(ref['near_part'])}); the best learned grid "
-              f"has {best['far']} far draws and a near part "
-              f"{best['near_part'] / ref['near_part']:.1f}x DDIM-1000's. To match, a run at 10 "
-              "NFE would need both near DDIM-1000's."]
+              f"distance to the exact map on held-out noise): {verdict}. Best at 10 NFE or "
+              f"fewer: {best['sampler']} at {best['nfe']} NFE, {fmt(best['rms'])} "
+              f"[{fmt(best['rms_lo'])}, {fmt(best['rms_hi'])}] against {fmt(ref['rms'])} "
+              f"[{fmt(ref['rms_lo'])}, {fmt(ref['rms_hi'])}], ratio {best['rms_ratio']:.2f} "
+              f"(paired interval [{best['rms_ratio_lo']:.2f}, {best['rms_ratio_hi']:.2f}]). "
+              f"1000-step DDIM's RMS is almost all its {ref['far']} far draws of "
+              f"{target['heldout']}, {ref['far_changed']} of which end at another component "
+              f"(far part {fmt(ref['far_part'])}, the rest {fmt(ref['near_part'])}). The best "
+              f"learned grid's far draws that end at another component are "
+              f"{best['far_changed']} and weigh {fmt(best['changed_part'])} (DDIM-1000's: "
+              f"{fmt(ref['changed_part'])}); what it adds is the rest: "
+              f"{best['far'] - best['far_changed']} far draws at the right component and a "
+              f"near part {best['near_part'] / ref['near_part']:.1f}x DDIM-1000's, "
+              f"{fmt(best['near_in'])} of its {fmt(best['near_part'])} in the mixture's "
+              "subspace. That is the solver's discretisation error at this NFE, spread over all "
+              "draws; a grid moves it between noise levels but cannot remove it."]
     seen = {}
     for c in cells:  # a repeated cell that refitted from the grids before it
-        key = (c["sampler"], c["nfe"])
+        key = (c["sampler"], c["nfe"], c["fit_samples"])
         if key in seen and seen[key] == c["rms"]:
             lines[-1] += (f" The repeated {c['sampler']} @ {c['nfe']} cell, warm-started from "
                           "the grids before it, found no better grid on its fit draws: the "
@@ -454,9 +525,12 @@ def main():
     work = tempfile.mkdtemp(prefix="learned_grids_")
     diffuse = Diffuse(binary, work)
     t0 = time.time()
-    if args.target:  # its own file, so a table run beside it cannot drop it
-        before = target if args.append and target else {"cells": [], "seconds": 0.0,
-                                                         "command": ""}
+    if args.target or args.remeasure:  # its own file, so a table run beside it cannot drop it
+        before = target if (args.append or args.remeasure) and target else {
+            "cells": [], "seconds": 0.0, "command": ""}
+        for c in before["cells"]:  # target.json kept these once for all its cells
+            for key in ("fit_samples", "max_runs", "restarts"):
+                c.setdefault(key, before.get(key))
         target = run_target(args, diffuse, work, before["cells"])
         target["seconds"] += before["seconds"]
         target["command"] = (before["command"] + "\n" + command).strip()
