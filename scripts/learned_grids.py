@@ -290,7 +290,8 @@ def component_of(x_star, k=COMPONENTS, iterations=100):
 def split_far(e, x=None, x_star=None, component=None):
     """The RMS as the far draws (|x - x*| > FAR) and the rest make it up; with the samples, also
     how many draws end nearest another component than x*'s, how many of those are far and
-    their part of the RMS, and the near part's share in the mixture's subspace (near_in) and off it (near_off)."""
+    their part of the RMS, and the near part in the mixture's subspace (near_in) and off it
+    (near_off)."""
     far = e > FAR
     out = {"far": int(far.sum()), "far_part": float(np.sqrt(np.sum(e[far] ** 2) / len(e))),
            "near_part": float(np.sqrt(np.sum(e[~far] ** 2) / len(e)))}
@@ -388,7 +389,8 @@ def target_section(target):
              "top 4 principal directions) and off it (in / off).", "",
              "```sh", target["command"], "```", "",
              "| sampler @ NFE | held-out RMS [95%] | ratio to DDIM-1000 [paired 95%] | fit RMS "
-             "(draws, runs, restarts) | median | far (changed) / changed | far part | near part (in / off) |",
+             "(draws, runs, restarts) | median | far (changed) / changed | far part "
+             "| near part (in / off) |",
              "| --- | --- | --- | --- | --- | ---: | --- | --- |",
              f"| ddim @ 1000 (uniform) | {fmt(ref['rms'])} [{fmt(ref['rms_lo'])}, "
              f"{fmt(ref['rms_hi'])}] | 1 | - | {fmt(ref['median'])} | {counts(ref)} | "
