@@ -45,6 +45,30 @@ Denoiser ring8_denoiser(const ProcessPtr& process) {
                   process);
 }
 
+// The exact probability-flow map of x_T over the process's whole range (tight rk45).
+torch::Tensor exact_map(const Denoiser& denoiser, const torch::Tensor& x_T) {
+  const auto& process = denoiser.process();
+  return reference_map(denoiser, x_T, process.t_max(), process.t_min(), 1e-8);
+}
+
+// A fitting problem on ring8: the sampler at this NFE and n fit draws with their exact map.
+struct Ring8Fit {
+  ProcessPtr process;
+  Denoiser denoiser;
+  SamplerConfig config;
+  torch::Tensor x_fit, ref_fit;
+};
+
+Ring8Fit ring8_fit(const std::string& sampler, int nfe, std::uint64_t seed, std::int64_t n) {
+  const auto process = make_process({});  // vp-linear, t in [1e-3, 1]
+  SamplerConfig config;
+  config.name = sampler;
+  config.steps = steps_for_nfe(config, *process, nfe);
+  Ring8Fit fit{process, ring8_denoiser(process), config, prior_noise(*process, seed, n, 2), {}};
+  fit.ref_fit = exact_map(fit.denoiser, fit.x_fit);
+  return fit;
+}
+
 const std::vector<std::string> kHandGrids = {"uniform", "logsnr", "quadratic", "karras"};
 
 TEST(LearnedGridTest, GaussianFitBeatsEveryHandMadeGridOnHeldOutNoise) {
@@ -90,16 +114,9 @@ TEST(LearnedGridTest, GaussianFitBeatsEveryHandMadeGridOnHeldOutNoise) {
 }
 
 TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
-  const auto process = make_process({});
-  const auto denoiser = ring8_denoiser(process);
-  SamplerConfig config;
-  config.name = "dpm-solver++2m";
-  config.steps = steps_for_nfe(config, *process, 6);
-  const double t0 = process->t_max(), t1 = process->t_min();
-  const auto x_fit = prior_noise(*process, 3, 256, 2);
+  const auto [process, denoiser, config, x_fit, ref_fit] = ring8_fit("dpm-solver++2m", 6, 3, 256);
   const auto x_held = prior_noise(*process, 4, 1024, 2);
-  const auto ref_fit = reference_map(denoiser, x_fit, t0, t1, 1e-8);
-  const auto ref_held = reference_map(denoiser, x_held, t0, t1, 1e-8);
+  const auto ref_held = exact_map(denoiser, x_held);
 
   GridFitOptions options;
   options.start_grids = {"logsnr"};
@@ -117,14 +134,7 @@ TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
 
 // Perturbed restarts (GridFitOptions::restarts) and warm starts from a given grid.
 TEST(LearnedGridTest, RestartsImproveTheFitAndAGivenGridIsAStart) {
-  const auto process = make_process({});
-  const auto denoiser = ring8_denoiser(process);
-  SamplerConfig config;
-  config.name = "unipc-bh2-3";
-  config.steps = steps_for_nfe(config, *process, 6);
-  const double t0 = process->t_max(), t1 = process->t_min();
-  const auto x_fit = prior_noise(*process, 5, 64, 2);
-  const auto ref_fit = reference_map(denoiser, x_fit, t0, t1, 1e-8);
+  const auto [process, denoiser, config, x_fit, ref_fit] = ring8_fit("unipc-bh2-3", 6, 5, 64);
 
   GridFitOptions options;
   options.start_grids = {"logsnr"};
