@@ -26,12 +26,16 @@ Writes results/learned_grids/{README.md, raw.csv, summary.json} and the grids in
   /usr/bin/python3 scripts/learned_grids.py --from-raw            # README.md again from raw.csv
   /usr/bin/python3 scripts/learned_grids.py --target unipc-bh2-2@10,unipc-bh2-2@8,unipc-bh2-2@10
   /usr/bin/python3 scripts/learned_grids.py --remeasure           # target.json's grids again
+  /usr/bin/python3 scripts/learned_grids.py --datasets lowdim --reuse-grids --heldout 65536
+                                                          # the table's grids on more draws
 
 --target runs the issue's target on the 64-D mixture (a learned grid at 10 NFE or fewer against
 1000-step DDIM) with the strongest search, each cell warm-started from the table's grids and the
 target cells before it, and splits each RMS into the far draws and the rest, counting the draws
 that end at another mixture component than the exact map's; it writes target.json and the
 README's target section. With --append the cells of target.json are kept (and measured again).
+--cache DIR keeps each mixture's exact map and 1000-step DDIM run, so a later invocation on the
+same draws skips them.
 """
 import argparse
 import concurrent.futures as futures
@@ -101,6 +105,11 @@ def parse_args():
                    "(with --target: keep target.json's cells and start from their grids)")
     p.add_argument("--remeasure", action="store_true", help="measure target.json's cells again "
                    "from their grids (no fitting) and rewrite the README's target section")
+    p.add_argument("--reuse-grids", action="store_true", help="measure the table's cells of "
+                   "--datasets again from the grids already in grids/ (no fitting; the fit "
+                   "columns stay as raw.csv has them), e.g. on more --heldout draws")
+    p.add_argument("--cache", default=None, help="a folder keeping the mixtures' exact maps and "
+                   "1000-step DDIM runs between invocations (the same binary assumed)")
     p.add_argument("--from-raw", action="store_true")
     return p.parse_args()
 
@@ -186,14 +195,28 @@ def prepare(args, diffuse, work, dataset):
     def sample(sampler, sets):
         return diffuse.sample([], sampler, noise, sets + base, fd, dtype)
 
-    tight = ["--set", f"sampler.rtol={tol}", "--set", f"sampler.atol={tol}"]
-    loose = ["--set", f"sampler.rtol={tol * 100}", "--set", f"sampler.atol={tol * 100}"]
-    with futures.ThreadPoolExecutor(2) as pool:
-        j1 = pool.submit(sample, "rk45", tight)
-        j2 = pool.submit(sample, "rk45", loose)
-        (x_star, ref_rec), (x_loose, _) = j1.result(), j2.result()
+    # The references depend only on the data set, seed, draws and tolerance (and the binary):
+    # with --cache they are computed once (the exact map of 65536 draws takes 20 min).
+    cached = (os.path.join(args.cache, f"{name}_seed{args.seed}_{args.heldout}_tol{tol:g}.npz")
+              if args.cache and dataset != "model" else None)
+    if cached and os.path.exists(cached):
+        with np.load(cached) as z:
+            x_star, x_loose, x_ddim = z["x_star"], z["x_loose"], z["x_ddim"]
+            ref_rec, ddim_rec = {"nfe": int(z["reference_nfe"])}, {}
+    else:
+        tight = ["--set", f"sampler.rtol={tol}", "--set", f"sampler.atol={tol}"]
+        loose = ["--set", f"sampler.rtol={tol * 100}", "--set", f"sampler.atol={tol * 100}"]
+        with futures.ThreadPoolExecutor(2) as pool:
+            j1 = pool.submit(sample, "rk45", tight)
+            j2 = pool.submit(sample, "rk45", loose)
+            (x_star, ref_rec), (x_loose, _) = j1.result(), j2.result()
+        x_ddim, ddim_rec = sample("ddim", ["--set", "sampler.grid=uniform", "--steps", "1000"])
+        if cached:
+            os.makedirs(args.cache, exist_ok=True)
+            np.savez(cached + ".tmp.npz", x_star=x_star, x_loose=x_loose, x_ddim=x_ddim,
+                     reference_nfe=ref_rec["nfe"])
+            os.replace(cached + ".tmp.npz", cached)
     floor = float(np.sqrt(np.mean(np.sum((x_loose - x_star) ** 2, 1))))
-    x_ddim, ddim_rec = sample("ddim", ["--set", "sampler.grid=uniform", "--steps", "1000"])
     e_ddim = np.linalg.norm(x_ddim - x_star, axis=1)
     info = {"title": title, "reference_nfe": ref_rec["nfe"], "reference_tol": tol,
             "floor_rms": floor, "heldout": args.heldout, "dim": dim,
@@ -208,7 +231,9 @@ def prepare(args, diffuse, work, dataset):
                 e_ddim=e_ddim, info=info, sample=sample)
 
 
-def run_dataset(args, diffuse, work, dataset, samplers, nfes):
+def run_dataset(args, diffuse, work, dataset, samplers, nfes, kept=None):
+    """The table's cells of one data set; with `kept` (raw.csv rows and summary info of an
+    earlier run, --reuse-grids) the grids it fitted are measured again instead of refitted."""
     ctx = prepare(args, diffuse, work, dataset)
     base, name, tol, dtype, t0 = ctx["base"], ctx["name"], ctx["tol"], ctx["dtype"], ctx["t0"]
     x_star, e_ddim, info, sample = ctx["x_star"], ctx["e_ddim"], ctx["info"], ctx["sample"]
@@ -219,10 +244,22 @@ def run_dataset(args, diffuse, work, dataset, samplers, nfes):
     def cell(key):
         sampler, nfe = key
         grid_file = os.path.join(grids_dir, f"{name}_{sampler}_{nfe}.yaml")
-        sched = diffuse.run(["schedule"] + base + [
-            "--dtype", dtype, "--sampler", sampler, "--nfe", str(nfe), "--seed",
-            str(args.seed), "--fit-samples", str(args.fit_samples), "--heldout-samples", "256",
-            "--max-runs", str(args.max_runs), "--ref-tol", str(tol), "-o", grid_file])
+        if kept:
+            old = {r["grid"]: r for r in kept["rows"]
+                   if (r["sampler"], int(r["nfe"])) == (sampler, nfe)}
+            if set(old) != set(GRIDS):
+                raise RuntimeError(f"--reuse-grids: raw.csv has no {sampler} @{nfe} cells of "
+                                   f"{name} (fit them first, without --reuse-grids)")
+            sched = {"steps": int(old["learned"]["steps"]), "nfe": nfe,
+                     "start_grid": old["learned"]["start_grid"],
+                     "evaluations": old["learned"]["schedule_runs"],
+                     "wall_s": old["learned"]["schedule_s"],
+                     "fit": {g: {"rms": float(old[g]["fit_rms"])} for g in GRIDS}}
+        else:
+            sched = diffuse.run(["schedule"] + base + [
+                "--dtype", dtype, "--sampler", sampler, "--nfe", str(nfe), "--seed",
+                str(args.seed), "--fit-samples", str(args.fit_samples), "--heldout-samples",
+                "256", "--max-runs", str(args.max_runs), "--ref-tol", str(tol), "-o", grid_file])
         rows = []
         for grid in GRIDS:
             sets = (["--times", grid_file] if grid == "learned"
@@ -252,6 +289,9 @@ def run_dataset(args, diffuse, work, dataset, samplers, nfes):
                   f"{best_hand['grid']} {best_hand['rms']:.3g}; DDIM-1000 x"
                   f"{learned['rms_ratio']:.2f} ({time.time() - t0:.0f} s)", flush=True)
     info["seconds"] = time.time() - t0
+    if kept:  # the fits are the earlier run's
+        info.update(fit_samples=kept["info"]["fit_samples"], max_runs=kept["info"]["max_runs"],
+                    seconds=kept["info"]["seconds"] + info["seconds"])
     return rows, info
 
 
@@ -363,8 +403,13 @@ def fmt(v):
     return f"{v:.2g}" if abs(v) >= 0.01 else f"{v:.1e}"
 
 
-def target_section(target):
+def target_section(target, table_heldout):
     ref, cells = target["ddim_1000"], target["cells"]
+    draws = (f"the same {target['heldout']} held-out draws as the table"
+             if target["heldout"] == table_heldout else
+             f"{target['heldout']} held-out draws from the same stream as the table's "
+             f"{table_heldout} (the first {min(target['heldout'], table_heldout or 0)} are the "
+             "same draws)")
     best = min((c for c in cells if c["nfe"] <= 10), key=lambda c: c["rms"])
     met = best["rms"] <= ref["rms"]
     matching = sorted(c["nfe"] for c in cells if c["rms"] <= ref["rms"])
@@ -379,8 +424,8 @@ def target_section(target):
              "The table's fits are capped (1024 fit draws, one search). Here each cell gets "
              "the strongest search `diffuse schedule` has (its fit draws, sampler runs and "
              "perturbed restarts are in the table) and warm starts from every 64-D grid the "
-             f"table fitted and the target grids before it. Measured on the same "
-             f"{target['heldout']} held-out draws as the table. `far`: draws whose distance to "
+             f"table fitted and the target grids before it. Measured on {draws}. "
+             "`far`: draws whose distance to "
              f"the exact map exceeds {FAR}; the RMS splits exactly into those and the rest "
              "(RMS^2 = far part^2 + near part^2). `changed`: draws that end nearest another "
              "mixture component than the exact map's (k-means of the exact map's outputs in "
@@ -413,12 +458,15 @@ def target_section(target):
               f"(far part {fmt(ref['far_part'])}, the rest {fmt(ref['near_part'])}). The best "
               f"learned grid's far draws that end at another component are "
               f"{best['far_changed']} and weigh {fmt(best['changed_part'])} (DDIM-1000's: "
-              f"{fmt(ref['changed_part'])}); what it adds is the rest: "
-              f"{best['far'] - best['far_changed']} far draws at the right component and a "
+              f"{fmt(ref['changed_part'])})"
+              + ("; they alone weigh more than DDIM-1000's whole RMS. On top come "
+                 if best["changed_part"] > ref["rms"] else "; what it adds is the rest: ")
+              + f"{best['far'] - best['far_changed']} far draws at the right component and a "
               f"near part {best['near_part'] / ref['near_part']:.1f}x DDIM-1000's, "
               f"{fmt(best['near_in'])} of its {fmt(best['near_part'])} in the mixture's "
-              "subspace. That is the solver's discretisation error at this NFE, spread over all "
-              "draws; a grid moves it between noise levels but cannot remove it."]
+              "subspace. That is the solver's discretisation error at this NFE, on every draw "
+              "and, where the trajectories choose a component, in where they go; a grid moves "
+              "it between noise levels but cannot remove it."]
     seen = {}
     for c in cells:  # a repeated cell that refitted from the grids before it
         key = (c["sampler"], c["nfe"], c["fit_samples"])
@@ -430,6 +478,11 @@ def target_section(target):
     if matching:
         lines[-1] += (f" The smallest NFE among these cells whose held-out RMS is at most "
                       f"DDIM-1000's: {matching[0]}.")
+    else:
+        close = min(cells, key=lambda c: c["rms_ratio"])
+        lines[-1] += (f" No cell here matches DDIM-1000; the closest is {close['sampler']} at "
+                      f"{close['nfe']} NFE, ratio {close['rms_ratio']:.2f} (paired interval "
+                      f"[{close['rms_ratio_lo']:.2f}, {close['rms_ratio_hi']:.2f}]).")
     lines += ["", f"The target cells took {target['seconds'] / 60:.0f} min.", ""]
     return lines
 
@@ -495,7 +548,8 @@ def write_readme(args, rows, summary, command, target):
                 lines.append(f"| {s} | {g} | " + " | ".join(cells) + f" | {first_text} |")
         lines.append("")
     if target:
-        lines += target_section(target)
+        lowdim = summary["datasets"].get("lowdim", {})
+        lines += target_section(target, lowdim.get("heldout"))
     lines += [f"Run time: {summary['seconds'] / 60:.1f} min of wall time summed over the runs "
               "above (partly concurrent, on a shared 2-core machine); per data set in "
               "summary.json, each fit's sampler runs and seconds in raw.csv."]
@@ -547,7 +601,7 @@ def main():
         print(f"wrote {target_path} ({(time.time() - t0) / 60:.1f} min)")
         return
     rows, summary = [], {"datasets": {}, "command": command}
-    if args.append and os.path.exists(raw_path):
+    if (args.append or args.reuse_grids) and os.path.exists(raw_path):
         with open(raw_path) as f:
             rows = list(csv.DictReader(f))
         with open(summary_path) as f:
@@ -555,10 +609,17 @@ def main():
         summary["command"] = summary.get("command", "") + "\n" + command
     datasets = args.datasets.split(",")
     names = [args.model_name if d == "model" else d for d in datasets]
+    if args.reuse_grids:
+        missing = [n for n in names if n not in summary["datasets"]]
+        if missing:
+            sys.exit(f"--reuse-grids: raw.csv has no cells of {', '.join(missing)} to measure")
+    kept = {n: {"rows": [r for r in rows if r["dataset"] == n], "info": summary["datasets"][n]}
+            for n in names} if args.reuse_grids else {}
     rows = [r for r in rows if r["dataset"] not in names]
     for d in datasets:
         new, info = run_dataset(args, diffuse, work, d, args.samplers.split(","),
-                                [int(v) for v in args.nfe.split(",")])
+                                [int(v) for v in args.nfe.split(",")],
+                                kept.get(args.model_name if d == "model" else d))
         rows += new
         summary["datasets"][args.model_name if d == "model" else d] = info
     summary["seconds"] = summary.get("seconds", 0) + time.time() - t0
