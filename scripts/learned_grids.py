@@ -247,9 +247,6 @@ def run_dataset(args, diffuse, work, dataset, samplers, nfes, kept=None):
         if kept:
             old = {r["grid"]: r for r in kept["rows"]
                    if (r["sampler"], int(r["nfe"])) == (sampler, nfe)}
-            if set(old) != set(GRIDS):
-                raise RuntimeError(f"--reuse-grids: raw.csv has no {sampler} @{nfe} cells of "
-                                   f"{name} (fit them first, without --reuse-grids)")
             sched = {"steps": int(old["learned"]["steps"]), "nfe": nfe,
                      "start_grid": old["learned"]["start_grid"],
                      "evaluations": old["learned"]["schedule_runs"],
@@ -556,12 +553,27 @@ def write_readme(args, rows, summary, command, target):
     return "\n".join(lines) + "\n"
 
 
+def fail(message):
+    """Bad input: say what is wrong and what was expected, exit 2 before anything is written."""
+    print(f"learned_grids.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def replace_file(path, write):
+    """write(f) into a temporary name beside path, then rename: a run cut short leaves the old
+    file whole."""
+    with open(path + ".tmp", "w", newline="") as f:
+        write(f)
+    os.replace(path + ".tmp", path)
+
+
 def main():
     args = parse_args()
     os.makedirs(args.out, exist_ok=True)
     raw_path = os.path.join(args.out, "raw.csv")
     summary_path = os.path.join(args.out, "summary.json")
     target_path = os.path.join(args.out, "target.json")
+    readme_path = os.path.join(args.out, "README.md")
     target = None
     if os.path.exists(target_path):
         with open(target_path) as f:
@@ -572,12 +584,12 @@ def main():
             rows = list(csv.DictReader(f))
         with open(summary_path) as f:
             summary = json.load(f)
-        with open(os.path.join(args.out, "README.md"), "w") as f:
-            f.write(write_readme(args, rows, summary, summary.get("command", command), target))
+        replace_file(readme_path, lambda f: f.write(
+            write_readme(args, rows, summary, summary.get("command", command), target)))
         return
     binary = os.path.abspath(args.diffuse)
     if not os.access(binary, os.X_OK):
-        sys.exit(f"no diffuse binary at {binary} (build it, or pass --diffuse)")
+        fail(f"no diffuse binary at {binary} (build it, or pass --diffuse)")
     work = tempfile.mkdtemp(prefix="learned_grids_")
     diffuse = Diffuse(binary, work)
     t0 = time.time()
@@ -590,14 +602,13 @@ def main():
         target = run_target(args, diffuse, work, before["cells"])
         target["seconds"] += before["seconds"]
         target["command"] = (before["command"] + "\n" + command).strip()
-        with open(target_path, "w") as f:
-            json.dump(target, f, indent=1)
+        replace_file(target_path, lambda f: json.dump(target, f, indent=1))
         with open(raw_path) as f:
             rows = list(csv.DictReader(f))
         with open(summary_path) as f:
             summary = json.load(f)
-        with open(os.path.join(args.out, "README.md"), "w") as f:
-            f.write(write_readme(args, rows, summary, summary["command"], target))
+        replace_file(readme_path, lambda f: f.write(
+            write_readme(args, rows, summary, summary["command"], target)))
         print(f"wrote {target_path} ({(time.time() - t0) / 60:.1f} min)")
         return
     rows, summary = [], {"datasets": {}, "command": command}
@@ -609,10 +620,15 @@ def main():
         summary["command"] = summary.get("command", "") + "\n" + command
     datasets = args.datasets.split(",")
     names = [args.model_name if d == "model" else d for d in datasets]
-    if args.reuse_grids:
-        missing = [n for n in names if n not in summary["datasets"]]
+    if args.reuse_grids:  # every cell asked for must have been fitted before
+        have = {(r["dataset"], r["sampler"], int(r["nfe"]), r["grid"]) for r in rows}
+        missing = [f"{n} {s} @{k}" for n in names for s in args.samplers.split(",")
+                   for k in map(int, args.nfe.split(","))
+                   if n not in summary["datasets"] or
+                   any((n, s, k, g) not in have for g in GRIDS)]
         if missing:
-            sys.exit(f"--reuse-grids: raw.csv has no cells of {', '.join(missing)} to measure")
+            fail(f"--reuse-grids: {raw_path} has no fitted cells for {', '.join(missing[:5])}"
+                 f"{' ...' if len(missing) > 5 else ''}; fit them first (without --reuse-grids)")
     kept = {n: {"rows": [r for r in rows if r["dataset"] == n], "info": summary["datasets"][n]}
             for n in names} if args.reuse_grids else {}
     rows = [r for r in rows if r["dataset"] not in names]
@@ -623,14 +639,16 @@ def main():
         rows += new
         summary["datasets"][args.model_name if d == "model" else d] = info
     summary["seconds"] = summary.get("seconds", 0) + time.time() - t0
-    with open(raw_path, "w", newline="") as f:
+
+    def write_rows(f):
         w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    with open(summary_path, "w") as f:
-        json.dump(summary, f, indent=1)
-    with open(os.path.join(args.out, "README.md"), "w") as f:
-        f.write(write_readme(args, rows, summary, summary["command"], target))
+
+    replace_file(raw_path, write_rows)
+    replace_file(summary_path, lambda f: json.dump(summary, f, indent=1))
+    replace_file(readme_path, lambda f: f.write(
+        write_readme(args, rows, summary, summary["command"], target)))
     print(f"wrote {args.out} ({(time.time() - t0) / 60:.1f} min)")
 
 
