@@ -29,7 +29,7 @@ Writes results/learned_grids/{README.md, raw.csv, summary.json} and the grids in
   /usr/bin/python3 scripts/learned_grids.py --datasets lowdim --reuse-grids --heldout 65536
                                                           # the table's grids on more draws
 
---target runs the issue's target on the 64-D mixture (a learned grid at 10 NFE or fewer against
+--target runs the 10-NFE target on the 64-D mixture (a learned grid at 10 NFE or fewer against
 1000-step DDIM) with the strongest search, each cell warm-started from the table's grids and the
 target cells before it, and splits each RMS into the far draws and the rest, counting the draws
 that end at another mixture component than the exact map's; it writes target.json and the
@@ -95,7 +95,7 @@ def parse_args():
     p.add_argument("--fd-config", default=os.path.join(REPO, "configs", "fashion-mnist-mlp.yaml"),
                    help="the image config diffuse eval measures FD with")
     p.add_argument("--target", default=None,
-                   help="SAMPLER@NFE,...: instead of the table, the issue's target on the 64-D "
+                   help="SAMPLER@NFE,...: instead of the table, the 10-NFE target on the 64-D "
                         "mixture with the strongest search (--target-* below), warm-started "
                         "from every lowdim grid in grids/ and the target grids fitted before")
     p.add_argument("--target-fit-samples", type=int, default=4096)
@@ -344,7 +344,7 @@ def split_far(e, x=None, x_star=None, component=None):
 
 
 def run_target(args, diffuse, work, before):
-    """The issue's target on the 64-D mixture: the strongest search the schedule command has.
+    """The 10-NFE target on the 64-D mixture: the strongest search the schedule command has.
     `before`: the cells of an earlier run to keep (--append); their grids are starts too, and
     they are measured again here, so every cell of target.json has the same columns."""
     ctx = prepare(args, diffuse, work, "lowdim")
@@ -472,6 +472,21 @@ def target_section(target, table_heldout):
                           "the grids before it, found no better grid on its fit draws: the "
                           "search had converged.")
         seen[key] = c["rms"]
+    by_draws = {}  # the best cell's sampler and NFE fitted on more and more draws
+    for c in cells:
+        if (c["sampler"], c["nfe"]) == (best["sampler"], best["nfe"]):
+            by_draws[c["fit_samples"]] = c
+    if len(by_draws) > 1:
+        most = by_draws[max(by_draws)]
+        inside = most["rms_lo"] <= most["fit_rms"] <= most["rms_hi"]
+        lines[-1] += (f" Fitted on {', '.join(str(n) for n in sorted(by_draws))} draws, the "
+                      f"{best['sampler']} @ {best['nfe']} grid reads "
+                      f"{', '.join(fmt(by_draws[n]['rms']) for n in sorted(by_draws))} held out "
+                      f"and {', '.join(fmt(by_draws[n]['fit_rms']) for n in sorted(by_draws))} "
+                      "on its fit draws"
+                      + (f"; on {max(by_draws)} the fit RMS is inside the held-out interval, so "
+                         "the grid no longer fits the draws it saw and more would not help: the "
+                         "limit is the solver at this NFE, not the fit." if inside else "."))
     if matching:
         lines[-1] += (f" The smallest NFE among these cells whose held-out RMS is at most "
                       f"DDIM-1000's: {matching[0]}.")
