@@ -419,9 +419,9 @@ def target_section(target, table_heldout):
 
     lines = ["### The target: 10 NFE or fewer against 1000-step DDIM (64-D mixture)", "",
              "The table's fits are capped (1024 fit draws, one search). Here each cell gets "
-             "the strongest search `diffuse schedule` has (its fit draws, sampler runs and "
-             "perturbed restarts are in the table) and warm starts from every 64-D grid the "
-             f"table fitted and the target grids before it. Measured on {draws}. "
+             "a longer search (its fit draws, sampler runs and perturbed restarts are in the "
+             "table) and warm starts from every 64-D grid the table fitted and the target "
+             f"grids before it, of any sampler. Measured on {draws}. "
              "`far`: draws whose distance to "
              f"the exact map exceeds {FAR}; the RMS splits exactly into those and the rest "
              "(RMS^2 = far part^2 + near part^2). `changed`: draws that end nearest another "
@@ -443,7 +443,14 @@ def target_section(target, table_heldout):
                      f"[{c['rms_ratio_lo']:.2f}, {c['rms_ratio_hi']:.2f}] | {fmt(c['fit_rms'])} "
                      f"({c['fit_samples']}, {c['max_runs']}, {c['restarts']}) | "
                      f"{fmt(c['median'])} | {counts(c)} | {fmt(c['far_part'])} | {near(c)} |")
-    verdict = ("**met**" if met else "**not met**")
+    if met:
+        verdict = "**met**"
+    elif best["rms_ratio_lo"] <= 1:
+        verdict = ("**not met on the point estimate, matched within its uncertainty** (the "
+                   "paired interval of the ratio holds 1: these draws cannot tell the two apart)")
+    else:
+        verdict = "**not met**"
+    fewer = best["changed_part"] < ref["changed_part"]
     lines += ["", f"**Target** (a learned grid at 10 NFE or fewer matches 1000-step DDIM's RMS "
               f"distance to the exact map on held-out noise): {verdict}. Best at 10 NFE or "
               f"fewer: {best['sampler']} at {best['nfe']} NFE, {fmt(best['rms'])} "
@@ -457,13 +464,18 @@ def target_section(target, table_heldout):
               f"{best['far_changed']} and weigh {fmt(best['changed_part'])} (DDIM-1000's: "
               f"{fmt(ref['changed_part'])})"
               + ("; they alone weigh more than DDIM-1000's whole RMS. On top come "
-                 if best["changed_part"] > ref["rms"] else "; what it adds is the rest: ")
+                 if best["changed_part"] > ref["rms"] else "; besides them come ")
               + f"{best['far'] - best['far_changed']} far draws at the right component and a "
               f"near part {best['near_part'] / ref['near_part']:.1f}x DDIM-1000's, "
               f"{fmt(best['near_in'])} of its {fmt(best['near_part'])} in the mixture's "
-              "subspace. That is the solver's discretisation error at this NFE, on every draw "
-              "and, where the trajectories choose a component, in where they go; a grid moves "
-              "it between noise levels but cannot remove it."]
+              f"subspace and {fmt(best['near_off'])} off it (DDIM-1000's: "
+              f"{fmt(ref['near_off'])}). "
+              + ("So it sends less weight to the wrong component than 1000 DDIM steps do; what "
+                 "keeps its RMS up is the solver's ordinary discretisation error on every "
+                 "draw, in the subspace." if fewer else
+                 "That is the solver's discretisation error at this NFE, on every draw and, "
+                 "where the trajectories choose a component, in where they go; a grid moves "
+                 "it between noise levels but cannot remove it.")]
     seen = {}
     for c in cells:  # a repeated cell that refitted from the grids before it
         key = (c["sampler"], c["nfe"], c["fit_samples"])
@@ -472,21 +484,25 @@ def target_section(target, table_heldout):
                           "the grids before it, found no better grid on its fit draws: the "
                           "search had converged.")
         seen[key] = c["rms"]
-    by_draws = {}  # the best cell's sampler and NFE fitted on more and more draws
+    groups = {}  # a sampler and NFE fitted on more and more draws
     for c in cells:
-        if (c["sampler"], c["nfe"]) == (best["sampler"], best["nfe"]):
-            by_draws[c["fit_samples"]] = c
-    if len(by_draws) > 1:
-        most = by_draws[max(by_draws)]
+        if c["nfe"] <= 10:
+            groups.setdefault((c["sampler"], c["nfe"]), {})[c["fit_samples"]] = c
+    for (sampler, nfe), by_draws in groups.items():
+        if len(by_draws) < 2:
+            continue
+        n = sorted(by_draws)
+        most, before = by_draws[n[-1]], by_draws[n[-2]]
         inside = most["rms_lo"] <= most["fit_rms"] <= most["rms_hi"]
-        lines[-1] += (f" Fitted on {', '.join(str(n) for n in sorted(by_draws))} draws, the "
-                      f"{best['sampler']} @ {best['nfe']} grid reads "
-                      f"{', '.join(fmt(by_draws[n]['rms']) for n in sorted(by_draws))} held out "
-                      f"and {', '.join(fmt(by_draws[n]['fit_rms']) for n in sorted(by_draws))} "
-                      "on its fit draws"
-                      + (f"; on {max(by_draws)} the fit RMS is inside the held-out interval, so "
-                         "the grid no longer fits the draws it saw and more would not help: the "
-                         "limit is the solver at this NFE, not the fit." if inside else "."))
+        still = before["rms_lo"] <= most["rms"] <= before["rms_hi"]
+        lines[-1] += (f" Fitted on {', '.join(str(k) for k in n)} draws, the {sampler} @ {nfe} "
+                      f"grid reads {', '.join(fmt(by_draws[k]['rms']) for k in n)} held out "
+                      f"and {', '.join(fmt(by_draws[k]['fit_rms']) for k in n)} on its fit draws"
+                      + (f"; on {n[-1]} the fit RMS is inside the held-out interval: the grid "
+                         "no longer fits the draws it saw" if inside else "")
+                      + (f"; from {n[-2]} to {n[-1]} fit draws the held-out RMS stayed inside "
+                         "its interval, so the limit there is the solver, not the fit."
+                         if still else "."))
     if matching:
         lines[-1] += (f" The smallest NFE among these cells whose held-out RMS is at most "
                       f"DDIM-1000's: {matching[0]}.")
