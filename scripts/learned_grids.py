@@ -458,7 +458,9 @@ def target_section(target, table_heldout):
               f"[{fmt(ref['rms_lo'])}, {fmt(ref['rms_hi'])}], ratio {best['rms_ratio']:.2f} "
               f"(paired interval [{best['rms_ratio_lo']:.2f}, {best['rms_ratio_hi']:.2f}]). "
               f"1000-step DDIM's RMS is almost all its {ref['far']} far draws of "
-              f"{target['heldout']}, {ref['far_changed']} of which end at another component "
+              f"{target['heldout']}, "
+              + ("all" if ref['far_changed'] == ref['far'] else f"{ref['far_changed']} of them")
+              + " at another component "
               f"(far part {fmt(ref['far_part'])}, the rest {fmt(ref['near_part'])}). The best "
               f"learned grid's far draws that end at another component are "
               f"{best['far_changed']} and weigh {fmt(best['changed_part'])} (DDIM-1000's: "
@@ -466,24 +468,26 @@ def target_section(target, table_heldout):
               + ("; they alone weigh more than DDIM-1000's whole RMS. On top come "
                  if best["changed_part"] > ref["rms"] else "; besides them come ")
               + f"{best['far'] - best['far_changed']} far draws at the right component and a "
-              f"near part {best['near_part'] / ref['near_part']:.1f}x DDIM-1000's, "
-              f"{fmt(best['near_in'])} of its {fmt(best['near_part'])} in the mixture's "
-              f"subspace and {fmt(best['near_off'])} off it (DDIM-1000's: "
-              f"{fmt(ref['near_off'])}). "
+              f"near part of {fmt(best['near_part'])}, "
+              f"{best['near_part'] / ref['near_part']:.1f}x DDIM-1000's: {fmt(best['near_in'])} "
+              f"in the mixture's subspace and {fmt(best['near_off'])} off it (DDIM-1000's off "
+              f"it: {fmt(ref['near_off'])}). "
               + ("So it sends less weight to the wrong component than 1000 DDIM steps do; what "
                  "keeps its RMS up is the solver's ordinary discretisation error on every "
                  "draw, in the subspace." if fewer else
                  "That is the solver's discretisation error at this NFE, on every draw and, "
                  "where the trajectories choose a component, in where they go; a grid moves "
                  "it between noise levels but cannot remove it.")]
-    seen = {}
+    seen, converged = {}, []
     for c in cells:  # a repeated cell that refitted from the grids before it
         key = (c["sampler"], c["nfe"], c["fit_samples"])
         if key in seen and seen[key] == c["rms"]:
-            lines[-1] += (f" The repeated {c['sampler']} @ {c['nfe']} cell, warm-started from "
-                          "the grids before it, found no better grid on its fit draws: the "
-                          "search had converged.")
+            converged.append(f"{c['sampler']} @ {c['nfe']} ({c['fit_samples']} fit draws)")
         seen[key] = c["rms"]
+    if converged:
+        lines[-1] += (f" Repeated, warm-started from the grids before them, "
+                      f"{' and '.join(converged)} found no better grid on their fit draws: "
+                      "the search had converged there.")
     groups = {}  # a sampler and NFE fitted on more and more draws
     for c in cells:
         if c["nfe"] <= 10:
