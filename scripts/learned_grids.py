@@ -486,7 +486,8 @@ def target_section(target, table_heldout):
         seen[key] = c["rms"]
     if converged:
         lines[-1] += (f" Repeated, warm-started from the grids before them, "
-                      f"{' and '.join(converged)} found no better grid on their fit draws: "
+                      f"{', '.join(converged[:-1])}{' and ' if len(converged) > 1 else ''}{converged[-1]} "
+                      "found no better grid on their fit draws: "
                       "the search had converged there.")
     groups = {}  # a sampler and NFE fitted on more and more draws
     for c in cells:
