@@ -400,6 +400,11 @@ def fmt(v):
     return f"{v:.2g}" if abs(v) >= 0.01 else f"{v:.1e}"
 
 
+def and_list(items):
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join(filter(None, [", ".join(items[:-1]), items[-1]]))
+
+
 def target_section(target, table_heldout):
     ref, cells = target["ddim_1000"], target["cells"]
     draws = (f"the same {target['heldout']} held-out draws as the table"
@@ -485,10 +490,8 @@ def target_section(target, table_heldout):
             converged.append(f"{c['sampler']} @ {c['nfe']} ({c['fit_samples']} fit draws)")
         seen[key] = c["rms"]
     if converged:
-        lines[-1] += (f" Repeated, warm-started from the grids before them, "
-                      f"{', '.join(converged[:-1])}{' and ' if len(converged) > 1 else ''}{converged[-1]} "
-                      "found no better grid on their fit draws: "
-                      "the search had converged there.")
+        lines[-1] += (f" Repeated, warm-started from the grids before them, {and_list(converged)} "
+                      "found no better grid on their fit draws: the search had converged there.")
     groups = {}  # a sampler and NFE fitted on more and more draws
     for c in cells:
         if c["nfe"] <= 10:
