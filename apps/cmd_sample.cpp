@@ -27,8 +27,8 @@ int run_sample(int argc, char** argv) {
                                 "sampler name (see --list-samplers; config key: sampler.name)",
                                 cxxopts::value<std::string>())(
       "steps", "time-grid steps K (config key: sampler.steps)", cxxopts::value<std::string>())(
-      "times", "a grid file (diffuse schedule's .yaml, .npy or text; config key: "
-      "sampler.times_file)", cxxopts::value<std::string>())(
+      "times", "a grid file (diffuse schedule's .yaml, with its eval_times: if fitted; .npy or "
+      "text; config key: sampler.times_file)", cxxopts::value<std::string>())(
       "n,num-samples", "number of samples (config key: sample.num_samples)",
       cxxopts::value<std::string>())(
       "label",
@@ -122,6 +122,8 @@ int run_sample(int argc, char** argv) {
                            {"samples_per_s", request.num_samples / result.seconds},
                            {"out", config.sample.out}};
   if (!times.empty()) record["times"] = times;
+  if (const auto eval_times = given_eval_times(config.sampler); !eval_times.empty())
+    record["eval_times"] = eval_times;
   if (!result.cuda_graph.empty()) record["cuda_graph"] = result.cuda_graph;
   if (request.labels.defined()) {
     record["guidance"] = request.guidance;

@@ -63,6 +63,10 @@ int run_schedule(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value(""))
       ("restarts", "searches restarted from the best grid with randomly perturbed steps (from "
                    "--seed) after the first converges",
+       cxxopts::value<int>()->default_value("0"))
+      ("shift-runs", "after the grid, sampler runs that fit the time at which the model is "
+                     "queried at each grid time (decoupled evaluation times, written as "
+                     "eval_times:); 0: the grid's own times",
        cxxopts::value<int>()->default_value("0"));
   const auto args = parse(options, argc, argv);
   if (printed_help(options, args)) return 0;
@@ -101,8 +105,11 @@ int run_schedule(int argc, char** argv) {
   for (const auto& path : comma_list(args["start-from"].as<std::string>()))
     request.fit.start_times.push_back(load_times_file(path, "--start-from"));
   request.fit.restarts = args["restarts"].as<int>();
+  request.fit.shift_evaluations = args["shift-runs"].as<int>();
   request.fit.seed = request.seed;
   require(request.fit.restarts >= 0, "diffuse schedule: --restarts must be at least 0");
+  require(request.fit.shift_evaluations >= 0,
+          "diffuse schedule: --shift-runs must be at least 0");
   require(request.reference_tol > 0.0, "diffuse schedule: --ref-tol must be positive");
   require(request.fit.max_evaluations >= 1, "diffuse schedule: --max-runs must be at least 1");
   for (const auto& kind : request.fit.start_grids)

@@ -55,28 +55,46 @@ std::string grid_file_sampler(const std::string& path) {
   }
 }
 
+namespace {
+
+// A grid file of diffuse schedule (YAML), or InputError naming `option`.
+YAML::Node load_grid_yaml(const std::string& path, const std::string& option) {
+  require(std::ifstream(path).good(), option + ": cannot open '" + path +
+                                          "' (expected a grid file of diffuse schedule)");
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw InputError(option + " '" + path + "': " + e.what());
+  }
+}
+
+// The numbers of the grid file's list `key` (empty when the file has no such key).
+std::vector<double> grid_yaml_list(const YAML::Node& root, const std::string& key,
+                                   const std::string& path, const std::string& option) {
+  require(root.IsMap(), option + " '" + path + "': expected a YAML map with a `times:` list");
+  if (!root[key]) return {};
+  require(root[key].IsSequence(), option + " '" + path + "': `" + key + ":` is not a list");
+  std::vector<double> values;
+  try {
+    for (const auto& node : root[key]) values.push_back(node.as<double>());
+  } catch (const YAML::Exception&) {
+    throw InputError(option + " '" + path + "': `" + key + ":` holds a non-number");
+  }
+  return values;
+}
+
+}  // namespace
+
 std::vector<double> load_times_file(const std::string& path, const std::string& option) {
   if (ends_with(path, ".npy")) {
     const auto t = load_npy(path, 1).to(torch::kFloat64).contiguous();
     return {t.data_ptr<double>(), t.data_ptr<double>() + t.numel()};
   }
   if (ends_with(path, ".yaml") || ends_with(path, ".yml")) {  // diffuse schedule's grid file
-    require(std::ifstream(path).good(), option + ": cannot open '" + path +
-                                            "' (expected a grid file of diffuse schedule)");
-    YAML::Node root;
-    try {
-      root = YAML::LoadFile(path);
-    } catch (const YAML::Exception& e) {
-      throw InputError(option + " '" + path + "': " + e.what());
-    }
-    require(root.IsMap() && root["times"] && root["times"].IsSequence(),
-            option + " '" + path + "': expected a YAML map with a `times:` list");
-    std::vector<double> times;
-    try {
-      for (const auto& node : root["times"]) times.push_back(node.as<double>());
-    } catch (const YAML::Exception&) {
-      throw InputError(option + " '" + path + "': `times:` holds a non-number");
-    }
+    const auto root = load_grid_yaml(path, option);
+    require(root.IsMap() && root["times"], option + " '" + path +
+                                               "': expected a YAML map with a `times:` list");
+    const auto times = grid_yaml_list(root, "times", path, option);
     require(!times.empty(), option + " '" + path + "' holds no times");
     return times;
   }
@@ -112,6 +130,19 @@ std::vector<double> given_times(const SamplerConfig& config) {
   require(config.times.empty(),
           "sampler.times and sampler.times_file are both set; give the grid one way");
   return load_times_file(config.times_file);
+}
+
+std::vector<double> given_eval_times(const SamplerConfig& config) {
+  const auto& path = config.times_file;
+  if (path.empty() || !(ends_with(path, ".yaml") || ends_with(path, ".yml")))
+    return config.eval_times;
+  const auto from_file =
+      grid_yaml_list(load_grid_yaml(path, "sampler.times_file"), "eval_times", path,
+                     "sampler.times_file");
+  require(from_file.empty() || config.eval_times.empty(),
+          "sampler.eval_times and the eval_times of sampler.times_file '" + path +
+              "' are both set; give them one way");
+  return from_file.empty() ? config.eval_times : from_file;
 }
 
 const std::vector<std::string>& variance_preserving_kinds() {

@@ -27,6 +27,10 @@ std::vector<double> given_times(const SamplerConfig& config);
 // `option` names where the path came from in error messages.
 std::vector<double> load_times_file(const std::string& path,
                                     const std::string& option = "sampler.times_file");
+// The evaluation times (samplers/evaluation_times.h) of `sampler.eval_times` or, when
+// `sampler.times_file` is a grid file of diffuse schedule with an `eval_times:` list, of that
+// file. Empty when neither gives them; InputError when both do, or for an unreadable list.
+std::vector<double> given_eval_times(const SamplerConfig& config);
 // The sampler a grid file of diffuse schedule (.yaml) was fitted for; empty for other files,
 // one without a `sampler:` key, or one that cannot be read (load_times_file reports that).
 std::string grid_file_sampler(const std::string& path);

@@ -11,6 +11,7 @@
 #include "core/base/errors.h"
 #include "core/base/format.h"
 #include "samplers/common.h"
+#include "samplers/evaluation_times.h"
 #include "samplers/registry.h"
 
 #include <algorithm>
@@ -35,9 +36,10 @@ SamplerConfig with_steps(SamplerConfig config, int steps) {
 // Mean squared distance of one run of `times`; infinity for a grid the sampler refuses or a
 // non-finite output (a very skewed grid can blow a high-order step up).
 double grid_objective(SamplerConfig config, const std::vector<double>& times,
-                      const Denoiser& denoiser, const torch::Tensor& x_T,
-                      const torch::Tensor& reference) {
+                      const std::vector<double>& eval_times, const Denoiser& denoiser,
+                      const torch::Tensor& x_T, const torch::Tensor& reference) {
   config.times = times;
+  config.eval_times = eval_times;
   config.times_file.clear();
   NoiseSource noise(0, 0);  // deterministic rows draw nothing
   torch::Tensor x;
@@ -225,15 +227,17 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   require(!options.start_grids.empty() || !options.start_times.empty(),
           "fit_time_grid: no start grid");
   config.times.clear();
+  config.eval_times.clear();
   config.times_file.clear();
   GridFit fit;
   double best = kInfinity;
-  auto evaluate = [&](const std::vector<double>& times) {
-    const double value = grid_objective(config, times, denoiser, x_T, reference);
+  const int total_runs = options.max_evaluations + std::max(options.shift_evaluations, 0);
+  auto evaluate = [&](const std::vector<double>& times, const std::vector<double>& eval_times) {
+    const double value = grid_objective(config, times, eval_times, denoiser, x_T, reference);
     ++fit.evaluations;
     best = std::min(best, value);
     if (options.on_evaluation)
-      options.on_evaluation(fit.evaluations, options.max_evaluations, std::sqrt(best));
+      options.on_evaluation(fit.evaluations, total_runs, std::sqrt(best));
     return value;
   };
 
@@ -241,7 +245,7 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   // it) and the given ones.
   double start_value = kInfinity;
   auto consider = [&](const std::string& name, const std::vector<double>& times) {
-    const double value = evaluate(times);
+    const double value = evaluate(times, {});
     if (value < start_value || fit.start_times.empty()) {
       start_value = value;
       fit.start_grid = name;
@@ -263,7 +267,7 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   fit.start_rms = std::sqrt(start_value);
   const double t_start = fit.start_times.front(), t_end = fit.start_times.back();
   auto at = [&](const std::vector<double>& th) {
-    return evaluate(grid_from_log_increments(process, t_start, t_end, th));
+    return evaluate(grid_from_log_increments(process, t_start, t_end, th), {});
   };
 
   const auto budget_left = [&] { return fit.evaluations < options.max_evaluations; };
@@ -287,7 +291,25 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   fit.times = best_value < start_value
                   ? grid_from_log_increments(process, t_start, t_end, best_theta)
                   : fit.start_times;
-  fit.rms = std::sqrt(std::min(best_value, start_value));
+  fit.rms = fit.times_rms = std::sqrt(std::min(best_value, start_value));
+  if (options.shift_evaluations <= 0) return fit;
+
+  // The evaluation times on the fitted grid: one lambda shift per grid time but the last, which
+  // keeps its own (the multistep rows never query it).
+  const int shift_budget_end = fit.evaluations + options.shift_evaluations;
+  const auto shift_budget_left = [&] { return fit.evaluations < shift_budget_end; };
+  const auto shifted = [&](const std::vector<double>& shift) {
+    return shifted_evaluation_times(process, fit.times, shift);
+  };
+  std::vector<double> shift(fit.times.size() - 1, 0.0);
+  double shift_value = fit.rms * fit.rms;
+  pattern_search([&](const std::vector<double>& d) { return evaluate(fit.times, shifted(d)); },
+                 shift_budget_left, options.shift_initial_step, options.shift_min_step, shift,
+                 shift_value);
+  if (shift_value < fit.rms * fit.rms) {
+    fit.eval_times = shifted(shift);
+    fit.rms = std::sqrt(shift_value);
+  }
   return fit;
 }
 

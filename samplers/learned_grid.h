@@ -53,17 +53,26 @@ struct GridFitOptions {
   int max_evaluations = 800;   // sampler runs the search may spend (the start grids included)
   double initial_step = 0.5;   // pattern-search step on the log-increments of lambda
   double min_step = 2e-3;      // stop once the step has shrunk below this
-  // Called after each sampler run: (runs so far, max_evaluations, best RMS so far).
+  // Decoupled evaluation times (samplers/evaluation_times.h): after the grid, this many more
+  // sampler runs fit the time at which the denoiser is queried at each grid time but the last,
+  // as a shift of its lambda searched the same way from 0 (0: the grid's own times).
+  int shift_evaluations = 0;
+  double shift_initial_step = 0.02;  // on the lambda shifts; they matter at the 1e-3 scale
+  double shift_min_step = 2.5e-4;
+  // Called after each sampler run: (runs so far, max_evaluations + shift_evaluations, best RMS
+  // so far).
   std::function<void(int, int, double)> on_evaluation = {};
 };
 
 struct GridFit {
   std::vector<double> times;  // the fitted descending grid, K + 1 times, ends kept
+  std::vector<double> eval_times;  // with shift_evaluations: the denoiser's times, else empty
+  double times_rms = 0.0;  // on the fit batch, before the evaluation times were fitted
   std::string start_grid;     // the grid the search started from (a kind, or "given N")
   std::vector<double> start_times;
   double start_rms = 0.0;     // on the fit batch
   double rms = 0.0;           // on the fit batch
-  int evaluations = 0;
+  int evaluations = 0;           // sampler runs, the evaluation-time search's included
   std::vector<std::pair<std::string, double>> hand_rms;  // each start grid's fit-batch RMS
 };
 
@@ -71,7 +80,8 @@ struct GridFit {
 // the batch x_T against `reference` (reference_map of the same x_T). The interior times are
 // parametrised by their logSNR lambda: increments d_i = (lambda_K - lambda_0) softmax(theta)_i,
 // monotone by construction; a Hooke-Jeeves pattern search with halving steps minimises the mean
-// squared distance. Deterministic: the same inputs give the same grid.
+// squared distance; with options.shift_evaluations the evaluation times follow on the fitted
+// grid. Deterministic: the same inputs give the same grid.
 GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torch::Tensor& x_T,
                       const torch::Tensor& reference, const GridFitOptions& options = {});
 

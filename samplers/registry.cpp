@@ -2,6 +2,7 @@
 
 #include "core/base/errors.h"
 #include "samplers/common.h"
+#include "samplers/evaluation_times.h"
 #include "samplers/families.h"
 
 #include <c10/core/InferenceMode.h>
@@ -132,7 +133,8 @@ torch::Tensor run_sampler(const SamplerConfig& config, const Denoiser& denoiser,
   // mode (torch.inference_mode, as the Python peer runs) also skips version counters and view
   // tracking: another fifth of a batch-1 DDIM step of the ring8 mlp.
   c10::InferenceMode inference;
-  const PredictionTransform transformed(denoiser, config);  // clip_x0, dynamic_threshold
+  const EvaluationTimeView shifted(denoiser, times, given_eval_times(config));
+  const PredictionTransform transformed(shifted.view(), config);  // clip_x0, dynamic_threshold
   const Denoiser& view = transformed.view();
   auto x = row.sample(view, x_T, times, noise, config);
   if (config.final_denoise) x = view.x0(x, times.back());

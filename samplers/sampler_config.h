@@ -26,6 +26,9 @@ struct SamplerConfig {
   double eta = 1.0;              // stochasticity of DDIM-type and ancestral samplers
   bool final_denoise = false;    // end with x0 = D(x, t_end) (one more evaluation)
   std::string times_file;        // .npy or text file of descending times (instead of `times`)
+  // The denoiser's time at each grid time, as long as the grid (samplers/evaluation_times.h);
+  // empty: each grid time's own. A grid file of diffuse schedule may carry them too.
+  std::vector<double> eval_times;
   // Prediction transforms for image data (samplers/common.h), applied to every x0 prediction.
   std::optional<double> clip_x0;            // clamp x0 to [-c, c]
   std::optional<double> dynamic_threshold;  // Imagen's percentile p of |x0| per sample
@@ -57,6 +60,7 @@ struct SamplerConfig {
     v("eta", eta, config::at_least(0.0));
     v("final_denoise", final_denoise);
     v("times_file", times_file);
+    v("eval_times", eval_times);
     v("clip_x0", clip_x0, config::greater_than(0.0));
     v("dynamic_threshold", dynamic_threshold, config::in_range(0.0, 1.0));
     v("s_churn", s_churn, config::at_least(0.0));

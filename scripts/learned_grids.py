@@ -101,6 +101,12 @@ def parse_args():
     p.add_argument("--target-fit-samples", type=int, default=4096)
     p.add_argument("--target-max-runs", type=int, default=2000)
     p.add_argument("--target-restarts", type=int, default=4)
+    p.add_argument("--target-shift-runs", type=int, default=0,
+                   help="after the grid, sampler runs that fit its evaluation times "
+                        "(diffuse schedule --shift-runs)")
+    p.add_argument("--target-start-from", default=None,
+                   help="grid files (comma-separated) to start from instead of every earlier "
+                        "grid, e.g. a converged grid whose evaluation times are to be fitted")
     p.add_argument("--append", action="store_true", help="keep raw.csv rows of other data sets "
                    "(with --target: keep target.json's cells and start from their grids)")
     p.add_argument("--remeasure", action="store_true", help="measure target.json's cells again "
@@ -354,6 +360,8 @@ def run_target(args, diffuse, work, before):
     starts = sorted(os.path.join(grids_dir, f) for f in os.listdir(grids_dir)
                     if f.startswith("lowdim_"))
     starts += [os.path.join(REPO, c["grid"]) for c in before]
+    if args.target_start_from:
+        starts = [os.path.abspath(f) for f in args.target_start_from.split(",")]
 
     def measure(cell):
         x, rec = ctx["sample"](cell["sampler"], ["--times", os.path.join(REPO, cell["grid"])])
@@ -377,13 +385,16 @@ def run_target(args, diffuse, work, before):
             "--dtype", ctx["dtype"], "--sampler", sampler, "--nfe", nfe, "--seed",
             str(args.seed), "--fit-samples", str(args.target_fit_samples), "--heldout-samples",
             "256", "--max-runs", str(args.target_max_runs), "--restarts",
-            str(args.target_restarts), "--ref-tol", str(ctx["tol"]), "--start-from",
-            ",".join(starts), "-o", grid_file])
+            str(args.target_restarts), "--shift-runs", str(args.target_shift_runs),
+            "--ref-tol", str(ctx["tol"]), "--start-from", ",".join(starts), "-o", grid_file]
+            + (["--start-grids", ""] if args.target_start_from else []))
         starts.append(grid_file)  # the next target cell may start from this one
         cells.append(measure({
             "sampler": sampler, "fit_rms": sched["fit"]["learned"]["rms"],
             "fit_samples": args.target_fit_samples, "max_runs": args.target_max_runs,
-            "restarts": args.target_restarts, "schedule_runs": sched["evaluations"],
+            "restarts": args.target_restarts, "shift_runs": args.target_shift_runs,
+            "times_fit_rms": sched["fit"].get("learned_times_only", {}).get("rms"),
+            "schedule_runs": sched["evaluations"],
             "schedule_s": sched["wall_s"], "grid": os.path.relpath(grid_file, REPO)}))
     ddim = dict(ctx["info"]["ddim_1000"],
                 **split_far(ctx["e_ddim"], ctx["x_ddim"], x_star, component))
@@ -405,23 +416,27 @@ def and_list(items):
     return " and ".join(filter(None, [", ".join(items[:-1]), items[-1]]))
 
 
-def target_section(target, table_heldout):
-    ref, cells = target["ddim_1000"], target["cells"]
+def far_counts(c):
+    """Far draws (of them ending at another component) / all that end there."""
+    return f"{c['far']} ({c['far_changed']}) / {c['changed']}"
+
+
+def near_split(c):
+    return f"{fmt(c['near_part'])} ({fmt(c['near_in'])} / {fmt(c['near_off'])})"
+
+
+def shifted(c):
+    """A cell whose evaluation times were fitted on its grid (diffuse schedule --shift-runs)."""
+    return c.get("shift_runs", 0) > 0
+
+
+def target_table(target, table_heldout):
+    ref = target["ddim_1000"]
     draws = (f"the same {target['heldout']} held-out draws as the table"
              if target["heldout"] == table_heldout else
              f"{target['heldout']} held-out draws from the same stream as the table's "
              f"{table_heldout} (the first {min(target['heldout'], table_heldout or 0)} are the "
              "same draws)")
-    best = min((c for c in cells if c["nfe"] <= 10), key=lambda c: c["rms"])
-    met = best["rms"] <= ref["rms"]
-    matching = sorted(c["nfe"] for c in cells if c["rms"] <= ref["rms"])
-
-    def counts(c):  # far draws (of them ending at another component) / all that end there
-        return f"{c['far']} ({c['far_changed']}) / {c['changed']}"
-
-    def near(c):
-        return f"{fmt(c['near_part'])} ({fmt(c['near_in'])} / {fmt(c['near_off'])})"
-
     lines = ["### The target: 10 NFE or fewer against 1000-step DDIM (64-D mixture)", "",
              "The table's fits are capped (1024 fit draws, one search). Here each cell gets "
              "a longer search (its fit draws, sampler runs and perturbed restarts are in the "
@@ -433,22 +448,35 @@ def target_section(target, table_heldout):
              "mixture component than the exact map's (k-means of the exact map's outputs in "
              "their top 4 principal coordinates); `far (changed) / changed` counts both. The near "
              "part is split again into its error in the mixture's 4-D subspace (the exact map's "
-             "top 4 principal directions) and off it (in / off).", "",
+             "top 4 principal directions) and off it (in / off)."
+             + (" `learned + eval times`: the learned grid with the time at which the score is "
+                "queried at each grid time fitted too (decoupled evaluation times, "
+                "docs/learned_grids.md; `+ N shift` is that search's sampler runs)."
+                if any(shifted(c) for c in target["cells"]) else ""), "",
              "```sh", target["command"], "```", "",
              "| sampler @ NFE | held-out RMS [95%] | ratio to DDIM-1000 [paired 95%] | fit RMS "
              "(draws, runs, restarts) | median | far (changed) / changed | far part "
              "| near part (in / off) |",
              "| --- | --- | --- | --- | --- | ---: | --- | --- |",
              f"| ddim @ 1000 (uniform) | {fmt(ref['rms'])} [{fmt(ref['rms_lo'])}, "
-             f"{fmt(ref['rms_hi'])}] | 1 | - | {fmt(ref['median'])} | {counts(ref)} | "
-             f"{fmt(ref['far_part'])} | {near(ref)} |"]
-    for c in cells:
-        lines.append(f"| {c['sampler']} @ {c['nfe']} (learned) | {fmt(c['rms'])} "
+             f"{fmt(ref['rms_hi'])}] | 1 | - | {fmt(ref['median'])} | {far_counts(ref)} | "
+             f"{fmt(ref['far_part'])} | {near_split(ref)} |"]
+    for c in target["cells"]:
+        kind, runs = "learned", f"{c['fit_samples']}, {c['max_runs']}, {c['restarts']}"
+        if shifted(c):
+            kind, runs = "learned + eval times", runs + f", + {c['shift_runs']} shift"
+        lines.append(f"| {c['sampler']} @ {c['nfe']} ({kind}) | {fmt(c['rms'])} "
                      f"[{fmt(c['rms_lo'])}, {fmt(c['rms_hi'])}] | {c['rms_ratio']:.2f} "
                      f"[{c['rms_ratio_lo']:.2f}, {c['rms_ratio_hi']:.2f}] | {fmt(c['fit_rms'])} "
-                     f"({c['fit_samples']}, {c['max_runs']}, {c['restarts']}) | "
-                     f"{fmt(c['median'])} | {counts(c)} | {fmt(c['far_part'])} | {near(c)} |")
-    if met:
+                     f"({runs}) | {fmt(c['median'])} | {far_counts(c)} | {fmt(c['far_part'])} | "
+                     f"{near_split(c)} |")
+    return lines
+
+
+def target_verdict(target, best):
+    """The target sentence and where the best cell's error comes from."""
+    ref = target["ddim_1000"]
+    if best["rms"] <= ref["rms"]:
         verdict = "**met**"
     elif best["rms_ratio_lo"] <= 1:
         verdict = ("**not met on the point estimate, matched within its uncertainty** (the "
@@ -456,45 +484,57 @@ def target_section(target, table_heldout):
     else:
         verdict = "**not met**"
     fewer = best["changed_part"] < ref["changed_part"]
-    lines += ["", f"**Target** (a learned grid at 10 NFE or fewer matches 1000-step DDIM's RMS "
-              f"distance to the exact map on held-out noise): {verdict}. Best at 10 NFE or "
-              f"fewer: {best['sampler']} at {best['nfe']} NFE, {fmt(best['rms'])} "
-              f"[{fmt(best['rms_lo'])}, {fmt(best['rms_hi'])}] against {fmt(ref['rms'])} "
-              f"[{fmt(ref['rms_lo'])}, {fmt(ref['rms_hi'])}], ratio {best['rms_ratio']:.2f} "
-              f"(paired interval [{best['rms_ratio_lo']:.2f}, {best['rms_ratio_hi']:.2f}]). "
-              f"1000-step DDIM's RMS is almost all its {ref['far']} far draws of "
-              f"{target['heldout']}, "
-              + ("all" if ref['far_changed'] == ref['far'] else f"{ref['far_changed']} of them")
-              + " at another component "
-              f"(far part {fmt(ref['far_part'])}, the rest {fmt(ref['near_part'])}). The best "
-              f"learned grid's far draws that end at another component are "
-              f"{best['far_changed']} and weigh {fmt(best['changed_part'])} (DDIM-1000's: "
-              f"{fmt(ref['changed_part'])})"
-              + ("; they alone weigh more than DDIM-1000's whole RMS. On top come "
-                 if best["changed_part"] > ref["rms"] else "; besides them come ")
-              + f"{best['far'] - best['far_changed']} far draws at the right component and a "
-              f"near part of {fmt(best['near_part'])}, "
-              f"{best['near_part'] / ref['near_part']:.1f}x DDIM-1000's: {fmt(best['near_in'])} "
-              f"in the mixture's subspace and {fmt(best['near_off'])} off it (DDIM-1000's off "
-              f"it: {fmt(ref['near_off'])}). "
-              + ("So it sends less weight to the wrong component than 1000 DDIM steps do; what "
-                 "keeps its RMS up is the solver's ordinary discretisation error on every "
-                 "draw, in the subspace." if fewer else
-                 "That is the solver's discretisation error at this NFE, on every draw and, "
-                 "where the trajectories choose a component, in where they go; a grid moves "
-                 "it between noise levels but cannot remove it.")]
+    how = " with fitted evaluation times" if shifted(best) else ""
+    return (f"**Target** (a learned grid at 10 NFE or fewer matches 1000-step DDIM's RMS "
+            f"distance to the exact map on held-out noise): {verdict}. Best at 10 NFE or "
+            f"fewer: {best['sampler']} at {best['nfe']} NFE{how}, {fmt(best['rms'])} "
+            f"[{fmt(best['rms_lo'])}, {fmt(best['rms_hi'])}] against {fmt(ref['rms'])} "
+            f"[{fmt(ref['rms_lo'])}, {fmt(ref['rms_hi'])}], ratio {best['rms_ratio']:.2f} "
+            f"(paired interval [{best['rms_ratio_lo']:.2f}, {best['rms_ratio_hi']:.2f}]). "
+            f"1000-step DDIM's RMS is almost all its {ref['far']} far draws of "
+            f"{target['heldout']}, "
+            + ("all" if ref['far_changed'] == ref['far'] else f"{ref['far_changed']} of them")
+            + " at another component "
+            f"(far part {fmt(ref['far_part'])}, the rest {fmt(ref['near_part'])}). The best "
+            f"learned grid's far draws that end at another component are "
+            f"{best['far_changed']} and weigh {fmt(best['changed_part'])} (DDIM-1000's: "
+            f"{fmt(ref['changed_part'])})"
+            + ("; they alone weigh more than DDIM-1000's whole RMS. On top come "
+               if best["changed_part"] > ref["rms"] else "; besides them come ")
+            + f"{best['far'] - best['far_changed']} far draws at the right component and a "
+            f"near part of {fmt(best['near_part'])}, "
+            f"{best['near_part'] / ref['near_part']:.1f}x DDIM-1000's: {fmt(best['near_in'])} "
+            f"in the mixture's subspace and {fmt(best['near_off'])} off it (DDIM-1000's off "
+            f"it: {fmt(ref['near_off'])}). "
+            + ("So it sends less weight to the wrong component than 1000 DDIM steps do; what "
+               "keeps its RMS up is the solver's ordinary discretisation error on every "
+               "draw, in the subspace." if fewer else
+               "That is the solver's discretisation error at this NFE, on every draw and, "
+               "where the trajectories choose a component, in where they go; a grid moves "
+               "it between noise levels but cannot remove it."))
+
+
+def converged_sentence(cells):
+    """Repeated cells that refitted from the grids before them and found the same grid."""
     seen, converged = {}, []
-    for c in cells:  # a repeated cell that refitted from the grids before it
+    for c in cells:
+        if shifted(c):
+            continue
         key = (c["sampler"], c["nfe"], c["fit_samples"])
         if key in seen and seen[key] == c["rms"]:
             converged.append(f"{c['sampler']} @ {c['nfe']} ({c['fit_samples']} fit draws)")
         seen[key] = c["rms"]
-    if converged:
-        lines[-1] += (f" Repeated, warm-started from the grids before them, {and_list(converged)} "
-                      "found no better grid on their fit draws: the search had converged there.")
-    groups = {}  # a sampler and NFE fitted on more and more draws
+    if not converged:
+        return ""
+    return (f" Repeated, warm-started from the grids before them, {and_list(converged)} "
+            "found no better grid on their fit draws: the search had converged there.")
+
+
+def fit_draws_sentences(cells):
+    """A sampler and NFE fitted on more and more draws: did more draws still help?"""
+    groups, out = {}, ""
     for c in cells:
-        if c["nfe"] <= 10:
+        if c["nfe"] <= 10 and not shifted(c):
             groups.setdefault((c["sampler"], c["nfe"]), {})[c["fit_samples"]] = c
     for (sampler, nfe), by_draws in groups.items():
         if len(by_draws) < 2:
@@ -503,24 +543,56 @@ def target_section(target, table_heldout):
         most, before = by_draws[n[-1]], by_draws[n[-2]]
         inside = most["rms_lo"] <= most["fit_rms"] <= most["rms_hi"]
         still = before["rms_lo"] <= most["rms"] <= before["rms_hi"]
-        lines[-1] += (f" Fitted on {', '.join(str(k) for k in n)} draws, the {sampler} @ {nfe} "
-                      f"grid reads {', '.join(fmt(by_draws[k]['rms']) for k in n)} held out "
-                      f"and {', '.join(fmt(by_draws[k]['fit_rms']) for k in n)} on its fit draws"
-                      + (f"; on {n[-1]} the fit RMS is inside the held-out interval: the grid "
-                         "no longer fits the draws it saw" if inside else "")
-                      + (f"; from {n[-2]} to {n[-1]} fit draws the held-out RMS stayed inside "
-                         "its interval, so the limit there is the solver, not the fit."
-                         if still else "."))
+        out += (f" Fitted on {', '.join(str(k) for k in n)} draws, the {sampler} @ {nfe} "
+                f"grid reads {', '.join(fmt(by_draws[k]['rms']) for k in n)} held out "
+                f"and {', '.join(fmt(by_draws[k]['fit_rms']) for k in n)} on its fit draws"
+                + (f"; on {n[-1]} the fit RMS is inside the held-out interval: the grid "
+                   "no longer fits the draws it saw" if inside else "")
+                + (f"; from {n[-2]} to {n[-1]} fit draws the held-out RMS stayed inside "
+                   "its interval, so the limit there is the solver, not the fit."
+                   if still else "."))
+    return out
+
+
+def eval_times_sentences(cells):
+    """What fitting the evaluation times bought over the same grid at its own times."""
+    out = ""
+    for c in cells:
+        if not shifted(c):
+            continue
+        same = [b for b in cells if not shifted(b) and b["sampler"] == c["sampler"]
+                and b["nfe"] == c["nfe"] and b["fit_samples"] == c["fit_samples"]]
+        if not same:
+            continue
+        b = same[-1]
+        out += (f" With its evaluation times fitted as well ({c['shift_runs']} more sampler "
+                f"runs on the same {c['fit_samples']} fit draws), the {c['sampler']} @ "
+                f"{c['nfe']} grid goes from {fmt(b['rms'])} to {fmt(c['rms'])} held out "
+                f"(ratio {b['rms_ratio']:.2f} to {c['rms_ratio']:.2f}) and from "
+                f"{fmt(c.get('times_fit_rms') or b['fit_rms'])} to {fmt(c['fit_rms'])} on its "
+                f"fit draws; its near part from {fmt(b['near_part'])} to "
+                f"{fmt(c['near_part'])}, its far draws from {b['far']} to {c['far']}.")
+    return out
+
+
+def matching_sentence(cells, ref):
+    matching = sorted(c["nfe"] for c in cells if c["rms"] <= ref["rms"])
     if matching:
-        lines[-1] += (f" The smallest NFE among these cells whose held-out RMS is at most "
-                      f"DDIM-1000's: {matching[0]}.")
-    else:
-        close = min(cells, key=lambda c: c["rms_ratio"])
-        lines[-1] += (f" No cell here matches DDIM-1000; the closest is {close['sampler']} at "
-                      f"{close['nfe']} NFE, ratio {close['rms_ratio']:.2f} (paired interval "
-                      f"[{close['rms_ratio_lo']:.2f}, {close['rms_ratio_hi']:.2f}]).")
-    lines += ["", f"The target cells took {target['seconds'] / 60:.0f} min.", ""]
-    return lines
+        return (f" The smallest NFE among these cells whose held-out RMS is at most "
+                f"DDIM-1000's: {matching[0]}.")
+    close = min(cells, key=lambda c: c["rms_ratio"])
+    return (f" No cell here matches DDIM-1000; the closest is {close['sampler']} at "
+            f"{close['nfe']} NFE, ratio {close['rms_ratio']:.2f} (paired interval "
+            f"[{close['rms_ratio_lo']:.2f}, {close['rms_ratio_hi']:.2f}]).")
+
+
+def target_section(target, table_heldout):
+    cells = target["cells"]
+    best = min((c for c in cells if c["nfe"] <= 10), key=lambda c: c["rms"])
+    return target_table(target, table_heldout) + [
+        "", target_verdict(target, best) + converged_sentence(cells) + fit_draws_sentences(cells)
+        + eval_times_sentences(cells) + matching_sentence(cells, target["ddim_1000"]),
+        "", f"The target cells took {target['seconds'] / 60:.0f} min.", ""]
 
 
 def write_readme(args, rows, summary, command, target):

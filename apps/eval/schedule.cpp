@@ -34,8 +34,9 @@ nlohmann::json distance_json(const MapDistance& d) {
 
 MapDistance run_grid(SamplerConfig sampler, const std::vector<double>& times,
                      const Denoiser& denoiser, const torch::Tensor& x_T,
-                     const torch::Tensor& reference) {
+                     const torch::Tensor& reference, const std::vector<double>& eval_times = {}) {
   sampler.times = times;
+  sampler.eval_times = eval_times;
   sampler.times_file.clear();
   NoiseSource noise(0, 0);
   return map_distance(run_sampler(sampler, denoiser, x_T, noise), reference);
@@ -50,6 +51,7 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
   require(request.fit_samples >= 1 && request.heldout_samples >= 1,
           "diffuse schedule: expected at least one fit and one held-out sample");
   sampler.times.clear();
+  sampler.eval_times.clear();
   sampler.times_file.clear();
   sampler.steps = steps_for_nfe(sampler, process, request.nfe);
   const auto start = std::chrono::steady_clock::now();
@@ -69,7 +71,8 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
   const double reference_s = seconds_since(start);
 
   GridFitOptions fit_options = request.fit;
-  Progress progress("schedule", fit_options.max_evaluations, "runs");
+  Progress progress("schedule", fit_options.max_evaluations + fit_options.shift_evaluations,
+                    "runs");
   int reported = 0;
   fit_options.on_evaluation = [&](int done, int, double best) {
     progress.advance(done - reported);
@@ -91,13 +94,22 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
     fit_json[kind] = distance_json(run_grid(sampler, times, denoiser, x_fit, ref_fit));
     held_json[kind] = distance_json(run_grid(sampler, times, denoiser, x_held, ref_held));
   }
-  fit_json["learned"] = distance_json(run_grid(sampler, fit.times, denoiser, x_fit, ref_fit));
-  held_json["learned"] = distance_json(run_grid(sampler, fit.times, denoiser, x_held, ref_held));
+  fit_json["learned"] =
+      distance_json(run_grid(sampler, fit.times, denoiser, x_fit, ref_fit, fit.eval_times));
+  held_json["learned"] =
+      distance_json(run_grid(sampler, fit.times, denoiser, x_held, ref_held, fit.eval_times));
+  if (!fit.eval_times.empty()) {  // the same grid at its own times, to show what they bought
+    fit_json["learned_times_only"] =
+        distance_json(run_grid(sampler, fit.times, denoiser, x_fit, ref_fit));
+    held_json["learned_times_only"] =
+        distance_json(run_grid(sampler, fit.times, denoiser, x_held, ref_held));
+  }
 
   SamplerConfig used = sampler;
   used.times = fit.times;
   ScheduleResult result;
   result.times = fit.times;
+  result.eval_times = fit.eval_times;
   result.record = {{"command", "schedule"},
                    {"sampler", sampler.name},
                    {"nfe", sampler_nfe(used, process)},
@@ -110,6 +122,7 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
                    {"reference", {{"sampler", "rk45"}, {"tol", request.reference_tol}}},
                    {"start_grid", fit.start_grid},
                    {"restarts", request.fit.restarts},
+                   {"shift_runs", request.fit.shift_evaluations},
                    {"evaluations", fit.evaluations},
                    {"fit", fit_json},
                    {"heldout", held_json},
@@ -117,6 +130,7 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
                    {"fit_s", fit_s},
                    {"wall_s", seconds_since(start)},
                    {"times", fit.times}};
+  if (!fit.eval_times.empty()) result.record["eval_times"] = fit.eval_times;
   return result;
 }
 
@@ -133,8 +147,15 @@ std::string grid_file_text(const ScheduleResult& result) {
       << "times: [";
   for (std::size_t i = 0; i < result.times.size(); ++i)
     out << (i ? ", " : "") << result.times[i];
-  out << "]\n"
-      << "record: " << r.dump() << "\n";
+  out << "]\n";
+  if (!result.eval_times.empty()) {
+    out << "# the denoiser's time at each grid time (decoupled evaluation times)\n"
+        << "eval_times: [";
+    for (std::size_t i = 0; i < result.eval_times.size(); ++i)
+      out << (i ? ", " : "") << result.eval_times[i];
+    out << "]\n";
+  }
+  out << "record: " << r.dump() << "\n";
   return out.str();
 }
 

@@ -23,7 +23,8 @@ struct ScheduleRequest {
 };
 
 struct ScheduleResult {
-  std::vector<double> times;  // the learned grid
+  std::vector<double> times;       // the learned grid
+  std::vector<double> eval_times;  // its evaluation times (empty unless they were fitted)
   nlohmann::json record;      // what was fitted and measured (fit and held-out, every grid)
 };
 
@@ -32,8 +33,8 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
                             const std::vector<std::int64_t>& sample_shape,
                             const torch::TensorOptions& options, const ScheduleRequest& request);
 
-// The grid file: a YAML map with `times:` (what `diffuse sample --times` and sampler.times_file
-// read), the sampler and NFE it was fitted for, and the record as one JSON line.
+// The grid file: a YAML map with `times:` and, when fitted, `eval_times:` (what `diffuse sample
+// --times` and sampler.times_file read), the sampler and NFE it was fitted for, and the record as one JSON line.
 std::string grid_file_text(const ScheduleResult& result);
 
 }  // namespace diffuse
