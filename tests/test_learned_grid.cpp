@@ -113,7 +113,10 @@ TEST(LearnedGridTest, GaussianFitBeatsEveryHandMadeGridOnHeldOutNoise) {
   EXPECT_EQ(fit_time_grid(config, denoiser, x_fit, ref_fit, options).times, fit.times);
 }
 
-TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
+// The grid first, then its decoupled evaluation times (GridFitOptions::shift_evaluations): each
+// lowers the error on noise the fit never saw. With the search replaced by the identity the grid
+// stays logSNR, the shifts stay 0 (eval_times empty) and every check fails.
+TEST(LearnedGridTest, MixtureFitBeatsLogSnrAndEvaluationTimesBeatItsGridOnHeldOutNoise) {
   const auto [process, denoiser, config, x_fit, ref_fit] = ring8_fit("dpm-solver++2m", 6, 3, 256);
   const auto x_held = prior_noise(*process, 4, 1024, 2);
   const auto ref_held = exact_map(denoiser, x_held);
@@ -121,6 +124,7 @@ TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
   GridFitOptions options;
   options.start_grids = {"logsnr"};
   options.max_evaluations = 200;
+  options.shift_evaluations = 150;
   const GridFit fit = fit_time_grid(config, denoiser, x_fit, ref_fit, options);
   SamplerConfig logsnr = config;
   logsnr.grid = "logsnr";
@@ -130,6 +134,16 @@ TEST(LearnedGridTest, MixtureFitBeatsLogSnrOnHeldOutNoise) {
   RecordProperty("learned_rms", std::to_string(learned));
   RecordProperty("logsnr_rms", std::to_string(start));
   EXPECT_LT(learned, 0.9 * start) << "learned " << learned << ", logSNR " << start;
+
+  ASSERT_EQ(fit.eval_times.size(), fit.times.size());
+  EXPECT_LT(fit.rms, fit.times_rms);
+  SamplerConfig shifted = config;
+  shifted.eval_times = fit.eval_times;
+  const double with_eval = grid_rms(shifted, fit.times, denoiser, x_held, ref_held);
+  RecordProperty("eval_times_rms", std::to_string(with_eval));
+  // Measured: 0.0394 against 0.0419 at the grid's own times (0.94x).
+  EXPECT_LT(with_eval, 0.97 * learned) << "with evaluation times " << with_eval
+                                       << ", at the grid's own " << learned;
 }
 
 // Perturbed restarts (GridFitOptions::restarts) and warm starts from a given grid.
@@ -160,32 +174,6 @@ TEST(LearnedGridTest, RestartsImproveTheFitAndAGivenGridIsAStart) {
   const GridFit again = fit_time_grid(config, denoiser, x_fit, ref_fit, warm);
   EXPECT_EQ(again.start_times, restarted.times);
   EXPECT_EQ(again.start_rms, restarted.rms);
-}
-
-// Decoupled evaluation times (GridFitOptions::shift_evaluations) fitted on the learned grid:
-// lower error than the grid at its own times, on noise the fit never saw. With the search
-// replaced by the identity the shifts stay 0, eval_times stays empty and both checks fail.
-TEST(LearnedGridTest, EvaluationTimesLowerTheFittedGridsErrorOnHeldOutNoise) {
-  const auto [process, denoiser, config, x_fit, ref_fit] = ring8_fit("dpm-solver++2m", 6, 3, 256);
-  const auto x_held = prior_noise(*process, 4, 1024, 2);
-  const auto ref_held = exact_map(denoiser, x_held);
-
-  GridFitOptions options;
-  options.start_grids = {"logsnr"};
-  options.max_evaluations = 200;
-  options.shift_evaluations = 150;
-  const GridFit fit = fit_time_grid(config, denoiser, x_fit, ref_fit, options);
-  ASSERT_EQ(fit.eval_times.size(), fit.times.size());
-  EXPECT_LT(fit.rms, fit.times_rms);
-  SamplerConfig shifted = config;
-  shifted.eval_times = fit.eval_times;
-  const double own_times = grid_rms(config, fit.times, denoiser, x_held, ref_held);
-  const double with_eval = grid_rms(shifted, fit.times, denoiser, x_held, ref_held);
-  RecordProperty("own_times_rms", std::to_string(own_times));
-  RecordProperty("eval_times_rms", std::to_string(with_eval));
-  // Measured: 0.0394 against 0.0419 at the grid's own times (0.94x).
-  EXPECT_LT(with_eval, 0.97 * own_times) << "with evaluation times " << with_eval
-                                              << ", at the grid's own " << own_times;
 }
 
 // resample_grid keeps each time's fraction of the lambda range.
@@ -246,22 +234,38 @@ TEST(LearnedGridTest, YamlGridFilesAreReadAsTimes) {
 constexpr const char* kRing8 =
     "seed: 0\nprocess: {kind: vp-linear}\ndata: {kind: ring8}\nmodel: {kind: analytic}\n";
 
-TEST(LearnedGridCli, ScheduleWritesAGridThatSampleUses) {
-  testing::TempDir dir;
-  const auto grid = dir.file("grid.yaml");
+// diffuse schedule on ring8 (`sampler` at `nfe`, plus `options`), then diffuse sample with the
+// grid file it wrote: both JSON records (null where a command failed, which is also reported).
+struct ScheduledAndSampled {
+  std::string grid;
+  nlohmann::json record, sampled;
+};
+ScheduledAndSampled schedule_then_sample(const testing::TempDir& dir, const std::string& sampler,
+                                         int nfe, const std::string& options = "") {
+  ScheduledAndSampled out{dir.file("grid.yaml"), nullptr, nullptr};
   const auto config = dir.write("ring8.yaml", kRing8);
   const auto r = testing::run_diffuse(
-      "schedule -c " + config + " --dtype float64 --sampler ddim --nfe 4 --fit-samples 64 "
-      "--heldout-samples 64 --max-runs 40 -o " + grid);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto record = testing::last_json(r.output);
+      "schedule -c " + config + " --dtype float64 --sampler " + sampler + " --nfe " +
+      std::to_string(nfe) + " --fit-samples 64 --heldout-samples 64 --max-runs 40 " + options +
+      " -o " + out.grid);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  if (r.exit_code != 0) return out;
+  out.record = testing::last_json(r.output);
+  const auto s = testing::run_diffuse("sample -c " + config + " --dtype float64 --sampler " +
+                                      sampler + " -n 8 --times " + out.grid + " -o " +
+                                      dir.file("x.npy"));
+  EXPECT_EQ(s.exit_code, 0) << s.output;
+  if (s.exit_code == 0) out.sampled = testing::last_json(s.output);
+  return out;
+}
+
+TEST(LearnedGridCli, ScheduleWritesAGridThatSampleUses) {
+  testing::TempDir dir;
+  const auto [grid, record, sampled] = schedule_then_sample(dir, "ddim", 4);
+  ASSERT_FALSE(record.is_null() || sampled.is_null());
   EXPECT_EQ(record["nfe"], 4);
-  EXPECT_TRUE(record["heldout"].contains("learned")) << r.output;
+  EXPECT_TRUE(record["heldout"].contains("learned")) << record;
   EXPECT_EQ(load_times_file(grid).size(), 5u);
-  const auto s = testing::run_diffuse("sample -c " + config + " --sampler ddim -n 8 --times " +
-                                      grid + " -o " + dir.file("x.npy"));
-  ASSERT_EQ(s.exit_code, 0) << s.output;
-  const auto sampled = testing::last_json(s.output);
   EXPECT_EQ(sampled["nfe"], 4);
   // The record tells the grid that ran, not the config's sampler.steps (20).
   EXPECT_EQ(sampled["steps"], 4);
@@ -270,24 +274,15 @@ TEST(LearnedGridCli, ScheduleWritesAGridThatSampleUses) {
 
 TEST(LearnedGridCli, ShiftRunsWriteEvaluationTimesThatSampleUses) {
   testing::TempDir dir;
-  const auto grid = dir.file("grid.yaml");
-  const auto config = dir.write("ring8.yaml", kRing8);
-  const auto r = testing::run_diffuse(
-      "schedule -c " + config + " --dtype float64 --sampler dpm-solver++2m --nfe 5 "
-      "--fit-samples 64 --heldout-samples 64 --max-runs 40 --shift-runs 40 -o " + grid);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto record = testing::last_json(r.output);
-  ASSERT_TRUE(record.contains("eval_times")) << r.output;
+  const auto [grid, record, sampled] =
+      schedule_then_sample(dir, "dpm-solver++2m", 5, "--shift-runs 40");
+  ASSERT_FALSE(record.is_null() || sampled.is_null());
+  ASSERT_TRUE(record.contains("eval_times")) << record;
   EXPECT_LT(record["fit"]["learned"]["rms"].get<double>(),
             record["fit"]["learned_times_only"]["rms"].get<double>());
   SamplerConfig from_file;
   from_file.times_file = grid;
   EXPECT_EQ(given_eval_times(from_file), record["eval_times"].get<std::vector<double>>());
-  const auto s = testing::run_diffuse("sample -c " + config + " --dtype float64 --sampler "
-                                      "dpm-solver++2m -n 8 --times " + grid + " -o " +
-                                      dir.file("x.npy"));
-  ASSERT_EQ(s.exit_code, 0) << s.output;
-  const auto sampled = testing::last_json(s.output);
   EXPECT_EQ(sampled["nfe"], 5);
   EXPECT_EQ(sampled["eval_times"], record["eval_times"]);
 }
