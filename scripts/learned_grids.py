@@ -567,11 +567,12 @@ def eval_times_sentences(cells):
         b = same[-1]
         out += (f" With its evaluation times fitted as well ({c['shift_runs']} more sampler "
                 f"runs on the same {c['fit_samples']} fit draws), the {c['sampler']} @ "
-                f"{c['nfe']} grid goes from {fmt(b['rms'])} to {fmt(c['rms'])} held out "
-                f"(ratio {b['rms_ratio']:.2f} to {c['rms_ratio']:.2f}) and from "
-                f"{fmt(c.get('times_fit_rms') or b['fit_rms'])} to {fmt(c['fit_rms'])} on its "
-                f"fit draws; its near part from {fmt(b['near_part'])} to "
-                f"{fmt(c['near_part'])}, its far draws from {b['far']} to {c['far']}.")
+                f"{c['nfe']} grid goes from {b['rms']:.4g} to {c['rms']:.4g} held out "
+                f"(ratio {b['rms_ratio']:.3f} to {c['rms_ratio']:.3f}) and from "
+                f"{(c.get('times_fit_rms') or b['fit_rms']):.4g} to {c['fit_rms']:.4g} on its "
+                f"fit draws; its near part from {b['near_part']:.4g} to "
+                f"{c['near_part']:.4g}, its far draws from {b['far']} to {c['far']} (of them at "
+                f"another component: {b['far_changed']} to {c['far_changed']}).")
     return out
 
 
