@@ -36,7 +36,8 @@ class ShiftedTimeX0Model final : public ScoreModel {
   }
 
  private:
-  // Samplers pass their grid's own doubles, so a grid time matches exactly.
+  // Samplers pass their grid's own doubles, so a grid time matches exactly (per-sample times
+  // match only when given in float64; the deterministic rows all query at one shared time).
   double eval_time(double t) const {
     const auto at = std::find(grid_.begin(), grid_.end(), t);
     return at == grid_.end() ? t : eval_times_[at - grid_.begin()];

@@ -138,22 +138,23 @@ std::string grid_file_text(const ScheduleResult& result) {
   const auto& r = result.record;
   std::ostringstream out;
   out.precision(17);
+  const auto list = [&out](const std::vector<double>& values) {
+    out << "[";
+    for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
+    out << "]\n";
+  };
   out << "# A learned time grid (diffuse schedule; docs/learned_grids.md). Use it with\n"
       << "#   diffuse sample --sampler " << r["sampler"].get<std::string>()
       << " --times <this file>   (or sampler.times_file)\n"
       << "sampler: " << r["sampler"].get<std::string>() << "\n"
       << "nfe: " << r["nfe"].get<std::int64_t>() << "\n"
       << "process: " << r["process"].get<std::string>() << "\n"
-      << "times: [";
-  for (std::size_t i = 0; i < result.times.size(); ++i)
-    out << (i ? ", " : "") << result.times[i];
-  out << "]\n";
+      << "times: ";
+  list(result.times);
   if (!result.eval_times.empty()) {
     out << "# the denoiser's time at each grid time (decoupled evaluation times)\n"
-        << "eval_times: [";
-    for (std::size_t i = 0; i < result.eval_times.size(); ++i)
-      out << (i ? ", " : "") << result.eval_times[i];
-    out << "]\n";
+        << "eval_times: ";
+    list(result.eval_times);
   }
   out << "record: " << r.dump() << "\n";
   return out.str();

@@ -34,7 +34,8 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
                             const torch::TensorOptions& options, const ScheduleRequest& request);
 
 // The grid file: a YAML map with `times:` and, when fitted, `eval_times:` (what `diffuse sample
-// --times` and sampler.times_file read), the sampler and NFE it was fitted for, and the record as one JSON line.
+// --times` and sampler.times_file read), the sampler and NFE it was fitted for, and the record
+// as one JSON line.
 std::string grid_file_text(const ScheduleResult& result);
 
 }  // namespace diffuse
