@@ -9,6 +9,7 @@
 #include "apps/eval/schedule.h"
 #include "apps/run/outputs.h"
 #include "core/base/errors.h"
+#include "core/base/format.h"
 #include "core/io/atomic_file.h"
 #include "core/process/process.h"
 #include "models/checkpoint.h"
@@ -59,7 +60,8 @@ int run_schedule(int argc, char** argv) {
       ("start-grids", "hand-made grids to start from (the best one is used)",
        cxxopts::value<std::string>()->default_value("uniform,logsnr,quadratic,karras"))
       ("start-from", "grid files (.yaml or .npy, comma-separated) to start from as well, e.g. "
-                     "one fitted at a neighbouring NFE; moved to this NFE's steps",
+                     "one fitted at a neighbouring NFE; moved to this NFE's steps. When the "
+                     "fitted grid is one of them, --shift-runs continue from its eval_times",
        cxxopts::value<std::string>()->default_value(""))
       ("restarts", "searches restarted from the best grid with randomly perturbed steps (from "
                    "--seed) after the first converges",
@@ -67,7 +69,10 @@ int run_schedule(int argc, char** argv) {
       ("shift-runs", "after the grid, sampler runs that fit the time at which the model is "
                      "queried at each grid time (decoupled evaluation times, written as "
                      "eval_times:); 0: the grid's own times",
-       cxxopts::value<int>()->default_value("0"));
+       cxxopts::value<int>()->default_value("0"))
+      ("shift-step", "first step of the --shift-runs search, on the half log-SNR of each "
+                     "evaluation time (smaller to refine given eval_times)",
+       cxxopts::value<double>()->default_value("0.02"));
   const auto args = parse(options, argc, argv);
   if (printed_help(options, args)) return 0;
   const std::vector<FlagBinding> flags = {{"sampler", "sampler.name"}};
@@ -102,14 +107,25 @@ int run_schedule(int argc, char** argv) {
   request.reference_tol = args["ref-tol"].as<double>();
   request.fit.max_evaluations = args["max-runs"].as<int>();
   request.fit.start_grids = comma_list(args["start-grids"].as<std::string>());
-  for (const auto& path : comma_list(args["start-from"].as<std::string>()))
+  for (const auto& path : comma_list(args["start-from"].as<std::string>())) {
     request.fit.start_times.push_back(load_times_file(path, "--start-from"));
+    request.fit.start_eval_times.push_back(load_eval_times_file(path, "--start-from"));
+    const auto& eval_times = request.fit.start_eval_times.back();
+    require(eval_times.empty() || eval_times.size() == request.fit.start_times.back().size(),
+            "--start-from '" + path + "': " + std::to_string(eval_times.size()) +
+                " eval_times for " + std::to_string(request.fit.start_times.back().size()) +
+                " times; expected one per grid time");
+  }
   request.fit.restarts = args["restarts"].as<int>();
   request.fit.shift_evaluations = args["shift-runs"].as<int>();
+  request.fit.shift_initial_step = args["shift-step"].as<double>();
   request.fit.seed = request.seed;
   require(request.fit.restarts >= 0, "diffuse schedule: --restarts must be at least 0");
   require(request.fit.shift_evaluations >= 0,
           "diffuse schedule: --shift-runs must be at least 0");
+  require(request.fit.shift_initial_step > request.fit.shift_min_step,
+          "diffuse schedule: --shift-step must be above " +
+              format_number(request.fit.shift_min_step) + " (the search's smallest step)");
   require(request.reference_tol > 0.0, "diffuse schedule: --ref-tol must be positive");
   require(request.fit.max_evaluations >= 1, "diffuse schedule: --max-runs must be at least 1");
   for (const auto& kind : request.fit.start_grids)

@@ -132,13 +132,14 @@ std::vector<double> given_times(const SamplerConfig& config) {
   return load_times_file(config.times_file);
 }
 
+std::vector<double> load_eval_times_file(const std::string& path, const std::string& option) {
+  if (!(ends_with(path, ".yaml") || ends_with(path, ".yml"))) return {};
+  return grid_yaml_list(load_grid_yaml(path, option), "eval_times", path, option);
+}
+
 std::vector<double> given_eval_times(const SamplerConfig& config) {
   const auto& path = config.times_file;
-  if (path.empty() || !(ends_with(path, ".yaml") || ends_with(path, ".yml")))
-    return config.eval_times;
-  const auto from_file =
-      grid_yaml_list(load_grid_yaml(path, "sampler.times_file"), "eval_times", path,
-                     "sampler.times_file");
+  const auto from_file = path.empty() ? std::vector<double>{} : load_eval_times_file(path);
   require(from_file.empty() || config.eval_times.empty(),
           "sampler.eval_times and the eval_times of sampler.times_file '" + path +
               "' are both set; give them one way");

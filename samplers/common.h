@@ -31,6 +31,10 @@ std::vector<double> load_times_file(const std::string& path,
 // `sampler.times_file` is a grid file of diffuse schedule with an `eval_times:` list, of that
 // file. Empty when neither gives them; InputError when both do, or for an unreadable list.
 std::vector<double> given_eval_times(const SamplerConfig& config);
+// The `eval_times:` list of a grid file of diffuse schedule (.yaml); empty for other files and
+// for a grid file without one.
+std::vector<double> load_eval_times_file(const std::string& path,
+                                         const std::string& option = "sampler.times_file");
 // The sampler a grid file of diffuse schedule (.yaml) was fitted for; empty for other files,
 // one without a `sampler:` key, or one that cannot be read (load_times_file reports that).
 std::string grid_file_sampler(const std::string& path);

@@ -219,6 +219,11 @@ std::vector<double> resample_grid(const ForwardProcess& process, const std::vect
   return out;
 }
 
+int grid_fit_runs(const GridFitOptions& options) {
+  const int starts = static_cast<int>(options.start_grids.size() + options.start_times.size());
+  return std::max(options.max_evaluations, starts) + std::max(options.shift_evaluations, 0);
+}
+
 GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torch::Tensor& x_T,
                       const torch::Tensor& reference, const GridFitOptions& options) {
   const ForwardProcess& process = denoiser.process();
@@ -231,7 +236,7 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   config.times_file.clear();
   GridFit fit;
   double best = kInfinity;
-  const int total_runs = options.max_evaluations + std::max(options.shift_evaluations, 0);
+  const int total_runs = grid_fit_runs(options);
   auto evaluate = [&](const std::vector<double>& times, const std::vector<double>& eval_times) {
     const double value = grid_objective(config, times, eval_times, denoiser, x_T, reference);
     ++fit.evaluations;
@@ -303,6 +308,17 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   };
   std::vector<double> shift(fit.times.size() - 1, 0.0);
   double shift_value = fit.rms * fit.rms;
+  const auto& given_eval = options.start_eval_times;
+  for (std::size_t i = 0; i < std::min(given_eval.size(), options.start_times.size()); ++i) {
+    if (given_eval[i].size() != fit.times.size() || options.start_times[i] != fit.times) continue;
+    for (std::size_t j = 0; j < shift.size(); ++j)  // continue from the start grid's shifts
+      shift[j] = given_eval[i][j] == fit.times[j]
+                     ? 0.0
+                     : process.lambda(given_eval[i][j]) - process.lambda(fit.times[j]);
+    shift_value = evaluate(fit.times, shifted(shift));
+    break;
+  }
+  fit.shift_start_rms = std::sqrt(shift_value);
   pattern_search([&](const std::vector<double>& d) { return evaluate(fit.times, shifted(d)); },
                  shift_budget_left, options.shift_initial_step, options.shift_min_step, shift,
                  shift_value);

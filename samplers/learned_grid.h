@@ -43,6 +43,9 @@ struct GridFitOptions {
   // Further starts given as time grids of any length (e.g. a grid fitted at a neighbouring NFE),
   // moved to this fit's steps and ends by resample_grid.
   std::vector<std::vector<double>> start_times = {};
+  // The evaluation times of start_times[i] (as long as it, or empty): when the fitted grid is
+  // that start grid itself, the evaluation-time search continues from them instead of from 0.
+  std::vector<std::vector<double>> start_eval_times = {};
   // After the first search converges, this many more start from the best grid so far with its
   // log-increments perturbed by N(0, restart_scale^2) noise drawn from `seed`: the objective is
   // rugged (a few draws that end at another mixture component than the reference), and a local
@@ -55,7 +58,8 @@ struct GridFitOptions {
   double min_step = 2e-3;      // stop once the step has shrunk below this
   // Decoupled evaluation times (samplers/evaluation_times.h): after the grid, this many more
   // sampler runs fit the time at which the denoiser is queried at each grid time but the last,
-  // as a shift of its lambda searched the same way from 0 (0: the grid's own times).
+  // as a shift of its lambda searched the same way from 0 (0: the grid's own times), or from
+  // the given evaluation times of the start grid (start_eval_times).
   int shift_evaluations = 0;
   double shift_initial_step = 0.02;  // on the lambda shifts; they matter at the 1e-3 scale
   double shift_min_step = 2.5e-4;
@@ -68,6 +72,7 @@ struct GridFit {
   std::vector<double> times;  // the fitted descending grid, K + 1 times, ends kept
   std::vector<double> eval_times;  // with shift_evaluations: the denoiser's times, else empty
   double times_rms = 0.0;  // on the fit batch, before the evaluation times were fitted
+  double shift_start_rms = 0.0;  // on the fit batch, where the evaluation-time search started
   std::string start_grid;     // the grid the search started from (a kind, or "given N")
   std::vector<double> start_times;
   double start_rms = 0.0;     // on the fit batch
@@ -75,6 +80,10 @@ struct GridFit {
   int evaluations = 0;           // sampler runs, the evaluation-time search's included
   std::vector<std::pair<std::string, double>> hand_rms;  // each start grid's fit-batch RMS
 };
+
+// The most sampler runs fit_time_grid spends: every start grid once, the search up to
+// max_evaluations in all, then shift_evaluations (a continued evaluation-time search included).
+int grid_fit_runs(const GridFitOptions& options);
 
 // Fits config's sampler grid (config.steps intervals; config.times and times_file ignored) on
 // the batch x_T against `reference` (reference_map of the same x_T). The interior times are

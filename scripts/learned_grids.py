@@ -104,6 +104,9 @@ def parse_args():
     p.add_argument("--target-shift-runs", type=int, default=0,
                    help="after the grid, sampler runs that fit its evaluation times "
                         "(diffuse schedule --shift-runs)")
+    p.add_argument("--target-shift-step", type=float, default=0.02,
+                   help="first step of that search (diffuse schedule --shift-step); smaller to "
+                        "refine the evaluation times of a --target-start-from grid")
     p.add_argument("--target-start-from", default=None,
                    help="grid files (comma-separated) to start from instead of every earlier "
                         "grid, e.g. a converged grid whose evaluation times are to be fitted")
@@ -386,13 +389,14 @@ def run_target(args, diffuse, work, before):
             str(args.seed), "--fit-samples", str(args.target_fit_samples), "--heldout-samples",
             "256", "--max-runs", str(args.target_max_runs), "--restarts",
             str(args.target_restarts), "--shift-runs", str(args.target_shift_runs),
-            "--ref-tol", str(ctx["tol"]), "--start-from", ",".join(starts), "-o", grid_file]
+            "--shift-step", str(args.target_shift_step), "--ref-tol", str(ctx["tol"]), "--start-from", ",".join(starts), "-o", grid_file]
             + (["--start-grids", ""] if args.target_start_from else []))
         starts.append(grid_file)  # the next target cell may start from this one
         cells.append(measure({
             "sampler": sampler, "fit_rms": sched["fit"]["learned"]["rms"],
             "fit_samples": args.target_fit_samples, "max_runs": args.target_max_runs,
             "restarts": args.target_restarts, "shift_runs": args.target_shift_runs,
+            "shift_step": args.target_shift_step,
             "times_fit_rms": sched["fit"].get("learned_times_only", {}).get("rms"),
             "schedule_runs": sched["evaluations"],
             "schedule_s": sched["wall_s"], "grid": os.path.relpath(grid_file, REPO)}))

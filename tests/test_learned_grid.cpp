@@ -144,6 +144,21 @@ TEST(LearnedGridTest, MixtureFitBeatsLogSnrAndEvaluationTimesBeatItsGridOnHeldOu
   // Measured: 0.0394 against 0.0419 at the grid's own times (0.94x).
   EXPECT_LT(with_eval, 0.97 * learned) << "with evaluation times " << with_eval
                                        << ", at the grid's own " << learned;
+
+  // Given back as a start with its evaluation times, the search continues from them: its first
+  // run is the fit's own error, not the grid's at its own times (what a search from 0 starts at).
+  GridFitOptions warm;
+  warm.start_grids = {};
+  warm.start_times = {fit.times};
+  warm.start_eval_times = {fit.eval_times};
+  warm.max_evaluations = 1;
+  warm.shift_evaluations = 1;  // only the start
+  const GridFit again = fit_time_grid(config, denoiser, x_fit, ref_fit, warm);
+  EXPECT_NEAR(again.shift_start_rms, fit.rms, 1e-9 * fit.rms)
+      << "at the grid's own times " << fit.times_rms;
+  ASSERT_EQ(again.eval_times.size(), fit.eval_times.size());
+  for (std::size_t i = 0; i < fit.eval_times.size(); ++i)
+    EXPECT_NEAR(again.eval_times[i], fit.eval_times[i], 1e-12) << "evaluation time " << i;
 }
 
 // Perturbed restarts (GridFitOptions::restarts) and warm starts from a given grid.
@@ -285,6 +300,17 @@ TEST(LearnedGridCli, ShiftRunsWriteEvaluationTimesThatSampleUses) {
   EXPECT_EQ(given_eval_times(from_file), record["eval_times"].get<std::vector<double>>());
   EXPECT_EQ(sampled["nfe"], 5);
   EXPECT_EQ(sampled["eval_times"], record["eval_times"]);
+
+  // --start-from the grid file: the evaluation-time search starts at its eval_times.
+  const auto r = testing::run_diffuse(
+      "schedule -c " + dir.file("ring8.yaml") + " --dtype float64 --sampler dpm-solver++2m "
+      "--nfe 5 --fit-samples 64 --heldout-samples 64 --max-runs 1 --start-grids '' --shift-runs "
+      "1 --shift-step 0.001 --start-from " + grid + " -o " + dir.file("again.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto again = testing::last_json(r.output);
+  EXPECT_NEAR(again["shift_start_fit_rms"].get<double>(),
+              record["fit"]["learned"]["rms"].get<double>(), 1e-9);
+  EXPECT_EQ(again["eval_times"].size(), record["eval_times"].size());
 }
 
 TEST(LearnedGridCli, ScheduleFitsATorchScriptModule) {
@@ -316,7 +342,11 @@ TEST(LearnedGridCli, BadRequestsExitWithTwo) {
            {"--sampler ddim --nfe 4 --start-from /nonexistent/grid.yaml",
             "--start-from: cannot open '/nonexistent/grid.yaml'"},
            {"--sampler ddim --nfe 4 --restarts -1", "--restarts"},
-           {"--sampler ddim --nfe 4 --shift-runs -1", "--shift-runs"}}) {
+           {"--sampler ddim --nfe 4 --shift-runs -1", "--shift-runs"},
+           {"--sampler ddim --nfe 4 --shift-step 1e-4", "--shift-step must be above"},
+           {"--sampler ddim --nfe 4 --start-from " +
+                dir.write("short.yaml", "times: [1, 0.5, 0.001]\neval_times: [1, 0.5]\n"),
+            "2 eval_times for 3 times"}}) {
     const auto r = testing::run_diffuse(base + args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
     EXPECT_NE(r.output.find(expected), std::string::npos) << args << "\n" << r.output;

@@ -71,8 +71,7 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
   const double reference_s = seconds_since(start);
 
   GridFitOptions fit_options = request.fit;
-  Progress progress("schedule", fit_options.max_evaluations + fit_options.shift_evaluations,
-                    "runs");
+  Progress progress("schedule", grid_fit_runs(fit_options), "runs");
   int reported = 0;
   fit_options.on_evaluation = [&](int done, int, double best) {
     progress.advance(done - reported);
@@ -131,6 +130,7 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
                    {"wall_s", seconds_since(start)},
                    {"times", fit.times}};
   if (!fit.eval_times.empty()) result.record["eval_times"] = fit.eval_times;
+  if (request.fit.shift_evaluations > 0) result.record["shift_start_fit_rms"] = fit.shift_start_rms;
   return result;
 }
 
