@@ -558,17 +558,34 @@ def fit_draws_sentences(cells):
     return out
 
 
+def grid_record(cell):
+    """The JSON record diffuse schedule wrote into a cell's grid file (its `record:` line)."""
+    with open(os.path.join(REPO, cell["grid"])) as f:
+        line = next(l for l in f if l.startswith("record: "))
+    return json.loads(line[len("record: "):])
+
+
 def eval_times_sentences(cells):
-    """What fitting the evaluation times bought over the same grid at its own times."""
-    out = ""
+    """What fitting the evaluation times bought over the same grid at its own times, and what
+    each continued search (--start-from a grid with eval_times) bought over the one before."""
+    out, before = "", {}
     for c in cells:
+        key = (c["sampler"], c["nfe"], c["fit_samples"])
         if not shifted(c):
+            before[key] = c
             continue
-        same = [b for b in cells if not shifted(b) and b["sampler"] == c["sampler"]
-                and b["nfe"] == c["nfe"] and b["fit_samples"] == c["fit_samples"]]
-        if not same:
+        b, start = before.get(key), grid_record(c).get("shift_start_fit_rms")
+        before[key] = c
+        if b is None:
             continue
-        b = same[-1]
+        if shifted(b) and start is not None and start < c["times_fit_rms"]:
+            out += (f" Continued from those evaluation times ({c['shift_runs']} more runs, "
+                    f"first step {c['shift_step']:g}), it goes to {c['rms']:.4g} held out "
+                    f"(ratio {c['rms_ratio']:.3f}, paired interval [{c['rms_ratio_lo']:.3f}, "
+                    f"{c['rms_ratio_hi']:.3f}]) and from {start:.4g} to {c['fit_rms']:.4g} on "
+                    f"its fit draws; near part {c['near_part']:.4g}, far draws {c['far']} "
+                    f"({c['far_changed']} at another component).")
+            continue
         out += (f" With its evaluation times fitted as well ({c['shift_runs']} more sampler "
                 f"runs on the same {c['fit_samples']} fit draws), the {c['sampler']} @ "
                 f"{c['nfe']} grid goes from {b['rms']:.4g} to {c['rms']:.4g} held out "
