@@ -55,13 +55,17 @@ int run_schedule(int argc, char** argv) {
        cxxopts::value<std::int64_t>()->default_value("4096"))
       ("max-runs", "sampler runs the search may spend",
        cxxopts::value<int>()->default_value("800"))
+      ("grid-step", "first step of the grid search, on the log of each lambda increment "
+                    "(smaller to refine a given grid)",
+       cxxopts::value<double>()->default_value("0.5"))
       ("ref-tol", "rk45 rtol = atol of the reference map",
        cxxopts::value<double>()->default_value("1e-6"))
       ("start-grids", "hand-made grids to start from (the best one is used)",
        cxxopts::value<std::string>()->default_value("uniform,logsnr,quadratic,karras"))
       ("start-from", "grid files (.yaml or .npy, comma-separated) to start from as well, e.g. "
-                     "one fitted at a neighbouring NFE; moved to this NFE's steps. When the "
-                     "fitted grid is one of them, --shift-runs continue from its eval_times",
+                     "one fitted at a neighbouring NFE; moved to this NFE's steps. A file at "
+                     "this NFE's steps keeps its eval_times while the grid is searched, and "
+                     "--shift-runs continue from them",
        cxxopts::value<std::string>()->default_value(""))
       ("restarts", "searches restarted from the best grid with randomly perturbed steps (from "
                    "--seed) after the first converges",
@@ -119,6 +123,7 @@ int run_schedule(int argc, char** argv) {
   request.fit.restarts = args["restarts"].as<int>();
   request.fit.shift_evaluations = args["shift-runs"].as<int>();
   request.fit.shift_initial_step = args["shift-step"].as<double>();
+  request.fit.initial_step = args["grid-step"].as<double>();
   request.fit.seed = request.seed;
   require(request.fit.restarts >= 0, "diffuse schedule: --restarts must be at least 0");
   require(request.fit.shift_evaluations >= 0,
@@ -126,6 +131,9 @@ int run_schedule(int argc, char** argv) {
   require(request.fit.shift_initial_step > request.fit.shift_min_step,
           "diffuse schedule: --shift-step must be above " +
               format_number(request.fit.shift_min_step) + " (the search's smallest step)");
+  require(request.fit.initial_step > request.fit.min_step,
+          "diffuse schedule: --grid-step must be above " +
+              format_number(request.fit.min_step) + " (the search's smallest step)");
   require(request.reference_tol > 0.0, "diffuse schedule: --ref-tol must be positive");
   require(request.fit.max_evaluations >= 1, "diffuse schedule: --max-runs must be at least 1");
   for (const auto& kind : request.fit.start_grids)

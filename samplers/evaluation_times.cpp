@@ -82,4 +82,17 @@ std::vector<double> shifted_evaluation_times(const ForwardProcess& process,
   return out;
 }
 
+std::vector<double> evaluation_time_shifts(const ForwardProcess& process,
+                                           const std::vector<double>& times,
+                                           const std::vector<double>& eval_times) {
+  require(eval_times.size() == times.size(), "evaluation_time_shifts: expected one evaluation "
+                                             "time per grid time");
+  std::vector<double> shift;
+  for (std::size_t i = 0; i < times.size(); ++i)
+    shift.push_back(eval_times[i] == times[i]
+                        ? 0.0
+                        : process.lambda(eval_times[i]) - process.lambda(times[i]));
+  return shift;
+}
+
 }  // namespace diffuse

@@ -43,4 +43,10 @@ std::vector<double> shifted_evaluation_times(const ForwardProcess& process,
                                              const std::vector<double>& times,
                                              const std::vector<double>& shift);
 
+// The inverse: shift_i = lambda(s_i) - lambda(t_i), 0 where s_i == t_i (so the round trip keeps
+// those times exact). InputError unless eval_times is as long as times.
+std::vector<double> evaluation_time_shifts(const ForwardProcess& process,
+                                           const std::vector<double>& times,
+                                           const std::vector<double>& eval_times);
+
 }  // namespace diffuse

@@ -247,14 +247,23 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   };
 
   // Start: the best of the hand-made grids (sampler_grid, so rows with their own grid rule keep
-  // it) and the given ones.
+  // it) and the given ones. A given grid at this fit's steps brings its evaluation times as
+  // lambda shifts, which the grid search then holds (docs/learned_grids.md: a resumed fit
+  // alternates, the grid under the shifts found, then the shifts on the grid found).
+  const auto shifted = [&](const std::vector<double>& times, const std::vector<double>& shift) {
+    return shift.empty() ? std::vector<double>{}
+                         : shifted_evaluation_times(process, times, shift);
+  };
   double start_value = kInfinity;
-  auto consider = [&](const std::string& name, const std::vector<double>& times) {
-    const double value = evaluate(times, {});
+  std::vector<double> held_shift;
+  auto consider = [&](const std::string& name, const std::vector<double>& times,
+                      const std::vector<double>& shift) {
+    const double value = evaluate(times, shifted(times, shift));
     if (value < start_value || fit.start_times.empty()) {
       start_value = value;
       fit.start_grid = name;
       fit.start_times = times;
+      held_shift = shift;
     }
     return value;
   };
@@ -262,17 +271,26 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   for (const auto& kind : options.start_grids) {
     SamplerConfig hand = config;
     hand.grid = kind;
-    fit.hand_rms.emplace_back(kind, std::sqrt(consider(kind, sampler_grid(hand, process))));
+    fit.hand_rms.emplace_back(kind, std::sqrt(consider(kind, sampler_grid(hand, process), {})));
   }
-  for (const auto& given : options.start_times)
-    consider("given " + std::to_string(given.size() - 1) + "-step grid",
-             resample_grid(process, given, ends.front(), ends.back(), config.steps));
+  for (std::size_t i = 0; i < options.start_times.size(); ++i) {
+    const auto& given = options.start_times[i];
+    const auto times = resample_grid(process, given, ends.front(), ends.back(), config.steps);
+    std::vector<double> shift;  // one per grid time but the last, which keeps its own
+    if (i < options.start_eval_times.size() && !options.start_eval_times[i].empty() &&
+        times == given) {
+      shift = evaluation_time_shifts(process, given, options.start_eval_times[i]);
+      shift.pop_back();
+    }
+    consider("given " + std::to_string(given.size() - 1) + "-step grid", times, shift);
+  }
   require(std::isfinite(start_value), "fit_time_grid: sampler '" + config.name +
                                           "' gives a non-finite output on every start grid");
   fit.start_rms = std::sqrt(start_value);
   const double t_start = fit.start_times.front(), t_end = fit.start_times.back();
   auto at = [&](const std::vector<double>& th) {
-    return evaluate(grid_from_log_increments(process, t_start, t_end, th), {});
+    const auto times = grid_from_log_increments(process, t_start, t_end, th);
+    return evaluate(times, shifted(times, held_shift));
   };
 
   const auto budget_left = [&] { return fit.evaluations < options.max_evaluations; };
@@ -296,34 +314,23 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   fit.times = best_value < start_value
                   ? grid_from_log_increments(process, t_start, t_end, best_theta)
                   : fit.start_times;
+  fit.eval_times = shifted(fit.times, held_shift);
   fit.rms = fit.times_rms = std::sqrt(std::min(best_value, start_value));
   if (options.shift_evaluations <= 0) return fit;
 
   // The evaluation times on the fitted grid: one lambda shift per grid time but the last, which
-  // keeps its own (the multistep rows never query it).
+  // keeps its own (the multistep rows never query it), searched from the held shifts or from 0.
   const int shift_budget_end = fit.evaluations + options.shift_evaluations;
   const auto shift_budget_left = [&] { return fit.evaluations < shift_budget_end; };
-  const auto shifted = [&](const std::vector<double>& shift) {
-    return shifted_evaluation_times(process, fit.times, shift);
-  };
-  std::vector<double> shift(fit.times.size() - 1, 0.0);
+  std::vector<double> shift = held_shift;
+  shift.resize(fit.times.size() - 1, 0.0);
   double shift_value = fit.rms * fit.rms;
-  const auto& given_eval = options.start_eval_times;
-  for (std::size_t i = 0; i < std::min(given_eval.size(), options.start_times.size()); ++i) {
-    if (given_eval[i].size() != fit.times.size() || options.start_times[i] != fit.times) continue;
-    for (std::size_t j = 0; j < shift.size(); ++j)  // continue from the start grid's shifts
-      shift[j] = given_eval[i][j] == fit.times[j]
-                     ? 0.0
-                     : process.lambda(given_eval[i][j]) - process.lambda(fit.times[j]);
-    shift_value = evaluate(fit.times, shifted(shift));
-    break;
-  }
-  fit.shift_start_rms = std::sqrt(shift_value);
-  pattern_search([&](const std::vector<double>& d) { return evaluate(fit.times, shifted(d)); },
-                 shift_budget_left, options.shift_initial_step, options.shift_min_step, shift,
-                 shift_value);
+  fit.shift_start_rms = fit.rms;
+  pattern_search(
+      [&](const std::vector<double>& d) { return evaluate(fit.times, shifted(fit.times, d)); },
+      shift_budget_left, options.shift_initial_step, options.shift_min_step, shift, shift_value);
   if (shift_value < fit.rms * fit.rms) {
-    fit.eval_times = shifted(shift);
+    fit.eval_times = shifted(fit.times, shift);
     fit.rms = std::sqrt(shift_value);
   }
   return fit;

@@ -43,8 +43,10 @@ struct GridFitOptions {
   // Further starts given as time grids of any length (e.g. a grid fitted at a neighbouring NFE),
   // moved to this fit's steps and ends by resample_grid.
   std::vector<std::vector<double>> start_times = {};
-  // The evaluation times of start_times[i] (as long as it, or empty): when the fitted grid is
-  // that start grid itself, the evaluation-time search continues from them instead of from 0.
+  // The evaluation times of start_times[i] (as long as it, or empty). When start_times[i] has
+  // this fit's steps and ends, it starts with them (as lambda shifts), the grid search holds
+  // those shifts while it moves the times, and the evaluation-time search continues from them
+  // instead of from 0: a resumed fit alternates between the two searches.
   std::vector<std::vector<double>> start_eval_times = {};
   // After the first search converges, this many more start from the best grid so far with its
   // log-increments perturbed by N(0, restart_scale^2) noise drawn from `seed`: the objective is
@@ -59,7 +61,7 @@ struct GridFitOptions {
   // Decoupled evaluation times (samplers/evaluation_times.h): after the grid, this many more
   // sampler runs fit the time at which the denoiser is queried at each grid time but the last,
   // as a shift of its lambda searched the same way from 0 (0: the grid's own times), or from
-  // the given evaluation times of the start grid (start_eval_times).
+  // the shifts held from the start grid (start_eval_times).
   int shift_evaluations = 0;
   double shift_initial_step = 0.02;  // on the lambda shifts; they matter at the 1e-3 scale
   double shift_min_step = 2.5e-4;
@@ -70,8 +72,9 @@ struct GridFitOptions {
 
 struct GridFit {
   std::vector<double> times;  // the fitted descending grid, K + 1 times, ends kept
-  std::vector<double> eval_times;  // with shift_evaluations: the denoiser's times, else empty
-  double times_rms = 0.0;  // on the fit batch, before the evaluation times were fitted
+  // The denoiser's times (shift_evaluations, or shifts held from the start grid), else empty.
+  std::vector<double> eval_times;
+  double times_rms = 0.0;  // on the fit batch, before the evaluation-time search (shifts held)
   double shift_start_rms = 0.0;  // on the fit batch, where the evaluation-time search started
   std::string start_grid;     // the grid the search started from (a kind, or "given N")
   std::vector<double> start_times;

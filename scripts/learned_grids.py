@@ -107,6 +107,9 @@ def parse_args():
     p.add_argument("--target-shift-step", type=float, default=0.02,
                    help="first step of that search (diffuse schedule --shift-step); smaller to "
                         "refine the evaluation times of a --target-start-from grid")
+    p.add_argument("--target-grid-step", type=float, default=0.5,
+                   help="first step of the grid search (diffuse schedule --grid-step); smaller "
+                        "to refine a --target-start-from grid, e.g. under its evaluation times")
     p.add_argument("--target-start-from", default=None,
                    help="grid files (comma-separated) to start from instead of every earlier "
                         "grid, e.g. a converged grid whose evaluation times are to be fitted")
@@ -389,14 +392,16 @@ def run_target(args, diffuse, work, before):
             str(args.seed), "--fit-samples", str(args.target_fit_samples), "--heldout-samples",
             "256", "--max-runs", str(args.target_max_runs), "--restarts",
             str(args.target_restarts), "--shift-runs", str(args.target_shift_runs),
-            "--shift-step", str(args.target_shift_step), "--ref-tol", str(ctx["tol"]), "--start-from", ",".join(starts), "-o", grid_file]
+            "--shift-step", str(args.target_shift_step), "--grid-step",
+            str(args.target_grid_step), "--ref-tol", str(ctx["tol"]), "--start-from",
+            ",".join(starts), "-o", grid_file]
             + (["--start-grids", ""] if args.target_start_from else []))
         starts.append(grid_file)  # the next target cell may start from this one
         cells.append(measure({
             "sampler": sampler, "fit_rms": sched["fit"]["learned"]["rms"],
             "fit_samples": args.target_fit_samples, "max_runs": args.target_max_runs,
             "restarts": args.target_restarts, "shift_runs": args.target_shift_runs,
-            "shift_step": args.target_shift_step,
+            "shift_step": args.target_shift_step, "grid_step": args.target_grid_step,
             "times_fit_rms": sched["fit"].get("learned_times_only", {}).get("rms"),
             "schedule_runs": sched["evaluations"],
             "schedule_s": sched["wall_s"], "grid": os.path.relpath(grid_file, REPO)}))
@@ -577,6 +582,17 @@ def eval_times_sentences(cells):
         b, start = before.get(key), grid_record(c).get("shift_start_fit_rms")
         before[key] = c
         if b is None:
+            continue
+        if shifted(b) and c["max_runs"] > 1 and start is not None:
+            out += (f" Alternated from those evaluation times, the grid searched again under "
+                    f"them ({c['schedule_runs'] - c['shift_runs']} runs, first step "
+                    f"{c.get('grid_step', 0.5):g}; fit RMS {b['fit_rms']:.4g} to {start:.4g}) "
+                    f"and then the evaluation times on the new grid ({c['shift_runs']} runs, "
+                    f"first step {c['shift_step']:g}; to {c['fit_rms']:.4g}), it reads "
+                    f"{c['rms']:.4g} held out (ratio {c['rms_ratio']:.3f}, paired interval "
+                    f"[{c['rms_ratio_lo']:.3f}, {c['rms_ratio_hi']:.3f}]); near part "
+                    f"{c['near_part']:.4g}, far draws {c['far']} ({c['far_changed']} at "
+                    "another component).")
             continue
         if shifted(b) and start is not None and start < c["times_fit_rms"]:
             out += (f" Continued from those evaluation times ({c['shift_runs']} more runs, "
