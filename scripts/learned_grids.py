@@ -136,14 +136,25 @@ class Diffuse:
             self.counter += 1
             return os.path.join(self.work, f"{self.counter:05d}_{stem}")
 
-    def run(self, args):
+    def run(self, args, echo=False):
+        """The command's JSON record. echo: show its progress lines (stderr) as they come, for
+        runs of an hour; otherwise only the last line of stderr, when it fails."""
         cmd = [self.binary] + args
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              env=dict(os.environ, DIFFUSE_QUIET="1"))
+        with tempfile.TemporaryFile("w+") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True,
+                                    env=dict(os.environ, DIFFUSE_QUIET="1"))
+            last = "(no stderr)"
+            for line in proc.stderr:
+                if line.strip():
+                    last = line.strip()
+                    if echo:
+                        print("  " + last, flush=True)
+            proc.wait()
+            out.seek(0)
+            stdout = out.read()
         if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
-            raise RuntimeError(f"{shlex.join(cmd)}: exit {proc.returncode}: {tail}")
-        return json.loads([l for l in proc.stdout.splitlines() if l.startswith("{")][-1])
+            raise RuntimeError(f"{shlex.join(cmd)}: exit {proc.returncode}: {last}")
+        return json.loads([l for l in stdout.splitlines() if l.startswith("{")][-1])
 
     def sample(self, base, sampler, noise, sets, fd=None, dtype="float64"):
         """Samples from the noise file; with fd = (config, classifier), also their FD."""
@@ -395,7 +406,7 @@ def run_target(args, diffuse, work, before):
             "--shift-step", str(args.target_shift_step), "--grid-step",
             str(args.target_grid_step), "--ref-tol", str(ctx["tol"]), "--start-from",
             ",".join(starts), "-o", grid_file]
-            + (["--start-grids", ""] if args.target_start_from else []))
+            + (["--start-grids", ""] if args.target_start_from else []), echo=True)
         starts.append(grid_file)  # the next target cell may start from this one
         cells.append(measure({
             "sampler": sampler, "fit_rms": sched["fit"]["learned"]["rms"],
