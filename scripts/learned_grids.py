@@ -26,6 +26,8 @@ Writes results/learned_grids/{README.md, raw.csv, summary.json} and the grids in
   /usr/bin/python3 scripts/learned_grids.py --from-raw            # README.md again from raw.csv
   /usr/bin/python3 scripts/learned_grids.py --target unipc-bh2-2@10,unipc-bh2-2@8,unipc-bh2-2@10
   /usr/bin/python3 scripts/learned_grids.py --remeasure           # target.json's grids again
+  /usr/bin/python3 scripts/learned_grids.py --confirm 1 --heldout 65536   # the best target grid
+                                                          # on other held-out draws as well
   /usr/bin/python3 scripts/learned_grids.py --datasets lowdim --reuse-grids --heldout 65536
                                                           # the table's grids on more draws
 
@@ -117,6 +119,11 @@ def parse_args():
                    "(with --target: keep target.json's cells and start from their grids)")
     p.add_argument("--remeasure", action="store_true", help="measure target.json's cells again "
                    "from their grids (no fitting) and rewrite the README's target section")
+    p.add_argument("--confirm", default=None, help="SEED,...: measure the best target cell at "
+                   "10 NFE or fewer and 1000-step DDIM again on --heldout draws of each of these "
+                   "seeds as well as of --seed, and pooled over all of them (target.json's "
+                   "`confirm`), so the target's verdict does not rest on the draws that chose "
+                   "the cell")
     p.add_argument("--reuse-grids", action="store_true", help="measure the table's cells of "
                    "--datasets again from the grids already in grids/ (no fitting; the fit "
                    "columns stay as raw.csv has them), e.g. on more --heldout draws")
@@ -422,6 +429,59 @@ def run_target(args, diffuse, work, before):
             "seconds": time.time() - ctx["t0"]}
 
 
+def best_target_cell(cells):
+    return min((c for c in cells if c["nfe"] <= 10), key=lambda c: c["rms"])
+
+
+def confirm_target(args, diffuse, work, target):
+    """The best target cell against 1000-step DDIM on the held-out draws of --seed and of each
+    --confirm seed, and pooled over them (paired bootstrap over the pooled draws)."""
+    cell = best_target_cell(target["cells"])
+    seeds = [args.seed] + [int(v) for v in args.confirm.split(",")]
+    sets, errors, references = [], [], []
+    for seed in seeds:
+        ctx = prepare(argparse.Namespace(**dict(vars(args), seed=seed)), diffuse, work, "lowdim")
+        x, _ = ctx["sample"](cell["sampler"], ["--times", os.path.join(REPO, cell["grid"])])
+        e = np.linalg.norm(x - ctx["x_star"], axis=1)
+        e[~np.isfinite(e)] = np.inf
+        sets.append(dict(seed=seed, ddim_rms=STATS["rms"](ctx["e_ddim"]),
+                         **bootstrap(e, ctx["e_ddim"], args.bootstrap, seed + 1),
+                         **split_far(e)))
+        errors.append(e)
+        references.append(ctx["e_ddim"])
+        print(f"[confirm] seed {seed}: {cell['sampler']} @{cell['nfe']} RMS "
+              f"{sets[-1]['rms']:.4g} against DDIM-1000 {sets[-1]['ddim_rms']:.4g}, ratio "
+              f"{sets[-1]['rms_ratio']:.4f} [{sets[-1]['rms_ratio_lo']:.3f}, "
+              f"{sets[-1]['rms_ratio_hi']:.3f}]", flush=True)
+    pooled = bootstrap(np.concatenate(errors), np.concatenate(references), args.bootstrap,
+                       args.seed + 1)
+    pooled["ddim_rms"] = STATS["rms"](np.concatenate(references))
+    return {"grid": cell["grid"], "sampler": cell["sampler"], "nfe": cell["nfe"],
+            "heldout": args.heldout, "sets": sets, "pooled": pooled}
+
+
+def confirm_sentence(target):
+    """The best cell on other held-out draws than those that chose it (--confirm)."""
+    confirm = target.get("confirm")
+    if not confirm or confirm["grid"] != best_target_cell(target["cells"])["grid"]:
+        return ""
+    others = [s for s in confirm["sets"][1:]]
+    p = confirm["pooled"]
+    return (" On other held-out draws (" + "; ".join(
+        f"seed {s['seed']}, {confirm['heldout']} draws: {s['rms']:.4g} against DDIM-1000's "
+        f"{s['ddim_rms']:.4g}, ratio {s['rms_ratio']:.3f} [{s['rms_ratio_lo']:.3f}, "
+        f"{s['rms_ratio_hi']:.3f}]" for s in others)
+        + f") and pooled with the draws above ({confirm['heldout'] * len(confirm['sets'])} draws: "
+        f"{p['rms']:.4g} against {p['ddim_rms']:.4g}, ratio {p['rms_ratio']:.3f} "
+        f"[{p['rms_ratio_lo']:.3f}, {p['rms_ratio_hi']:.3f}]), the best cell's grid "
+        + ("stays at or below DDIM-1000 on the point estimate." if p["rms_ratio"] <= 1 and all(
+            s["rms_ratio"] <= 1 for s in others) else
+           "is at or below DDIM-1000 pooled, not on every set alone: a difference this small "
+           "is below what 65536 draws resolve." if p["rms_ratio"] <= 1 else
+           "is above DDIM-1000 on the point estimate.")
+        + " (`--confirm`, the last command above the table.)")
+
+
 def fmt(v):
     if v is None or v == "":
         return "-"
@@ -496,7 +556,10 @@ def target_table(target, table_heldout):
 def target_verdict(target, best):
     """The target sentence and where the best cell's error comes from."""
     ref = target["ddim_1000"]
-    if best["rms"] <= ref["rms"]:
+    if best["rms"] <= ref["rms"] and best["rms_ratio_hi"] > 1:
+        verdict = ("**met on the point estimate** (the paired interval of the ratio still "
+                   "holds 1: these draws say it matches, not that it is better)")
+    elif best["rms"] <= ref["rms"]:
         verdict = "**met**"
     elif best["rms_ratio_lo"] <= 1:
         verdict = ("**not met on the point estimate, matched within its uncertainty** (the "
@@ -637,10 +700,11 @@ def matching_sentence(cells, ref):
 
 def target_section(target, table_heldout):
     cells = target["cells"]
-    best = min((c for c in cells if c["nfe"] <= 10), key=lambda c: c["rms"])
+    best = best_target_cell(cells)
     return target_table(target, table_heldout) + [
-        "", target_verdict(target, best) + converged_sentence(cells) + fit_draws_sentences(cells)
-        + eval_times_sentences(cells) + matching_sentence(cells, target["ddim_1000"]),
+        "", target_verdict(target, best) + confirm_sentence(target) + converged_sentence(cells)
+        + fit_draws_sentences(cells) + eval_times_sentences(cells)
+        + matching_sentence(cells, target["ddim_1000"]),
         "", f"The target cells took {target['seconds'] / 60:.0f} min.", ""]
 
 
@@ -727,6 +791,17 @@ def replace_file(path, write):
     os.replace(path + ".tmp", path)
 
 
+def write_target(args, target):
+    """target.json, and the README again with its target section (the table from raw.csv)."""
+    replace_file(os.path.join(args.out, "target.json"), lambda f: json.dump(target, f, indent=1))
+    with open(os.path.join(args.out, "raw.csv")) as f:
+        rows = list(csv.DictReader(f))
+    with open(os.path.join(args.out, "summary.json")) as f:
+        summary = json.load(f)
+    replace_file(os.path.join(args.out, "README.md"), lambda f: f.write(
+        write_readme(args, rows, summary, summary["command"], target)))
+
+
 def main():
     args = parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -753,6 +828,16 @@ def main():
     work = tempfile.mkdtemp(prefix="learned_grids_")
     diffuse = Diffuse(binary, work)
     t0 = time.time()
+    if args.confirm:
+        if not all(v.isdigit() for v in args.confirm.split(",")):
+            fail(f"--confirm {args.confirm!r}: expected seeds, e.g. 1 or 1,2")
+        if not target or not target["cells"]:
+            fail(f"--confirm: {target_path} has no target cells; run --target first")
+        target["confirm"] = confirm_target(args, diffuse, work, target)
+        target["command"] = (target["command"] + "\n" + command).strip()
+        write_target(args, target)
+        print(f"wrote {target_path} ({(time.time() - t0) / 60:.1f} min)")
+        return
     if args.target or args.remeasure:  # its own file, so a table run beside it cannot drop it
         before = target if (args.append or args.remeasure) and target else {
             "cells": [], "seconds": 0.0, "command": ""}
@@ -762,13 +847,7 @@ def main():
         target = run_target(args, diffuse, work, before["cells"])
         target["seconds"] += before["seconds"]
         target["command"] = (before["command"] + "\n" + command).strip()
-        replace_file(target_path, lambda f: json.dump(target, f, indent=1))
-        with open(raw_path) as f:
-            rows = list(csv.DictReader(f))
-        with open(summary_path) as f:
-            summary = json.load(f)
-        replace_file(readme_path, lambda f: f.write(
-            write_readme(args, rows, summary, summary["command"], target)))
+        write_target(args, target)
         print(f"wrote {target_path} ({(time.time() - t0) / 60:.1f} min)")
         return
     rows, summary = [], {"datasets": {}, "command": command}
