@@ -658,7 +658,10 @@ def eval_times_sentences(cells):
         if b is None:
             continue
         if shifted(b) and c["max_runs"] > 1 and start is not None:
-            out += (f" Alternated from those evaluation times, the grid searched again under "
+            again = b["max_runs"] > 1  # b was a round of this alternation already
+            out += ((" A second round of that alternation, the grid" if again else
+                     " Alternated from those evaluation times, the grid")
+                    + f" searched again under "
                     f"them ({c['schedule_runs'] - c['shift_runs']} runs, first step "
                     f"{c.get('grid_step', 0.5):g}; fit RMS {b['fit_rms']:.4g} to {start:.4g}) "
                     f"and then the evaluation times on the new grid ({c['shift_runs']} runs, "
@@ -847,6 +850,8 @@ def main():
         target = run_target(args, diffuse, work, before["cells"])
         target["seconds"] += before["seconds"]
         target["command"] = (before["command"] + "\n" + command).strip()
+        if before.get("confirm", {}).get("heldout") == args.heldout:  # still the best cell's?
+            target["confirm"] = before["confirm"]  # confirm_sentence checks
         write_target(args, target)
         print(f"wrote {target_path} ({(time.time() - t0) / 60:.1f} min)")
         return
