@@ -325,7 +325,6 @@ GridFit fit_time_grid(SamplerConfig config, const Denoiser& denoiser, const torc
   std::vector<double> shift = held_shift;
   shift.resize(fit.times.size() - 1, 0.0);
   double shift_value = fit.rms * fit.rms;
-  fit.shift_start_rms = fit.rms;
   pattern_search(
       [&](const std::vector<double>& d) { return evaluate(fit.times, shifted(fit.times, d)); },
       shift_budget_left, options.shift_initial_step, options.shift_min_step, shift, shift_value);

@@ -74,8 +74,8 @@ struct GridFit {
   std::vector<double> times;  // the fitted descending grid, K + 1 times, ends kept
   // The denoiser's times (shift_evaluations, or shifts held from the start grid), else empty.
   std::vector<double> eval_times;
-  double times_rms = 0.0;  // on the fit batch, before the evaluation-time search (shifts held)
-  double shift_start_rms = 0.0;  // on the fit batch, where the evaluation-time search started
+  // On the fit batch, before the evaluation-time search (shifts held): where that search starts.
+  double times_rms = 0.0;
   std::string start_grid;     // the grid the search started from (a kind, or "given N")
   std::vector<double> start_times;
   double start_rms = 0.0;     // on the fit batch

@@ -130,7 +130,7 @@ ScheduleResult fit_schedule(SamplerConfig sampler, const Denoiser& denoiser,
                    {"wall_s", seconds_since(start)},
                    {"times", fit.times}};
   if (!fit.eval_times.empty()) result.record["eval_times"] = fit.eval_times;
-  if (request.fit.shift_evaluations > 0) result.record["shift_start_fit_rms"] = fit.shift_start_rms;
+  if (request.fit.shift_evaluations > 0) result.record["shift_start_fit_rms"] = fit.times_rms;
   return result;
 }
 
